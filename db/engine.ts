@@ -1,0 +1,130 @@
+import fs from "node:fs"
+import os from "node:os"
+import path from "node:path"
+import type { PGlite } from "@electric-sql/pglite"
+
+/** Which database the process talks to, decided once from the environment. */
+export type Engine =
+  | { kind: "postgres"; url: string }
+  | { kind: "pglite"; dataDir: string } // "memory://" for a throwaway in-memory database
+
+export const DEFAULT_PGLITE_DIR = path.join(process.cwd(), ".data", "pglite")
+
+export function engineFromEnv(env: Record<string, string | undefined> = process.env): Engine {
+  const url = env.DATABASE_URL?.trim()
+  if (url) {
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw new Error(
+        `DATABASE_URL must be a postgres:// or postgresql:// URL (got "${url.slice(0, 40)}"). ` +
+          "Unset it to use the embedded database.",
+      )
+    }
+    return { kind: "postgres", url }
+  }
+  return { kind: "pglite", dataDir: env.PGLITE_DATA_DIR?.trim() || DEFAULT_PGLITE_DIR }
+}
+
+export function describeEngine(engine: Engine): string {
+  if (engine.kind === "postgres") return `PostgreSQL server (${new URL(engine.url).host})`
+  return engine.dataDir === "memory://"
+    ? "embedded PostgreSQL (PGlite, in memory)"
+    : `embedded PostgreSQL (PGlite, ${path.relative(process.cwd(), engine.dataDir) || "."})`
+}
+
+export class EmbeddedDatabaseInUseError extends Error {
+  name = "EmbeddedDatabaseInUseError"
+}
+
+type LockHolder = { pid: number; command: string; startedAt: string; host: string }
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * PGlite allows one process per data folder: two writers silently lose rows. The lock file
+ * beside the folder names its holder; a stale one (dead process) is taken over.
+ */
+export function acquireDataDirLock(dataDir: string): () => void {
+  const lockPath = `${dataDir}.lock`
+  fs.mkdirSync(path.dirname(lockPath), { recursive: true })
+  const me: LockHolder = {
+    pid: process.pid,
+    command: process.argv.slice(1).join(" ").slice(0, 200),
+    startedAt: new Date().toISOString(),
+    host: os.hostname(),
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(lockPath, JSON.stringify(me), { flag: "wx" })
+      const release = () => {
+        try {
+          const holder = JSON.parse(fs.readFileSync(lockPath, "utf8")) as LockHolder
+          if (holder.pid === process.pid) fs.unlinkSync(lockPath)
+        } catch {
+          // already gone
+        }
+      }
+      process.once("exit", release)
+      return release
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+    }
+    let holder: LockHolder | null = null
+    try {
+      holder = JSON.parse(fs.readFileSync(lockPath, "utf8")) as LockHolder
+    } catch {
+      holder = null // half-written or vanished: treat as stale
+    }
+    if (holder && holder.pid !== process.pid && holder.host === me.host && isAlive(holder.pid)) {
+      throw new EmbeddedDatabaseInUseError(
+        `The embedded database in ${dataDir} is in use by process ${holder.pid} ` +
+          `("${holder.command}", since ${holder.startedAt}). Only one process may open it at a ` +
+          "time: stop that process first, or set DATABASE_URL to use a PostgreSQL server.",
+      )
+    }
+    fs.rmSync(lockPath, { force: true })
+  }
+  throw new EmbeddedDatabaseInUseError(`Could not take the lock ${lockPath}; try again.`)
+}
+
+type OpenDatabase = { pg: Promise<PGlite>; release: () => void }
+const opened = ((globalThis as { __pgliteByDir?: Map<string, OpenDatabase> }).__pgliteByDir ??=
+  new Map())
+
+/** Opens (once per process) the embedded database, migrated to the latest schema. */
+export function openEmbedded(dataDir: string): Promise<PGlite> {
+  const existing = opened.get(dataDir)
+  if (existing) return existing.pg
+  const release = dataDir === "memory://" ? () => {} : acquireDataDirLock(dataDir)
+  const pg = (async () => {
+    const { PGlite } = await import("@electric-sql/pglite")
+    const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm")
+    if (dataDir !== "memory://") fs.mkdirSync(dataDir, { recursive: true })
+    const instance = await PGlite.create(dataDir, { extensions: { pg_trgm } })
+    const { applyMigrations, pgliteExecutor } = await import("./migrate")
+    await applyMigrations(pgliteExecutor(instance))
+    return instance
+  })()
+  pg.catch(() => {
+    release()
+    opened.delete(dataDir)
+  })
+  opened.set(dataDir, { pg, release })
+  return pg
+}
+
+/** Closes the embedded database so another process may open the folder. */
+export async function closeEmbedded(dataDir: string): Promise<void> {
+  const entry = opened.get(dataDir)
+  if (!entry) return
+  opened.delete(dataDir)
+  const pg = await entry.pg.catch(() => null)
+  await pg?.close()
+  entry.release()
+}

@@ -1,0 +1,88 @@
+import { SecurePassword } from "@blitzjs/auth/secure-password"
+import db, { engine, type OrgRole, type Role } from "./index"
+import { closeEmbedded, describeEngine } from "./engine"
+
+export const DEMO_PASSWORD = "demo-password-1"
+
+type DemoUser = {
+  email: string
+  name: string
+  role?: Role
+  status?: "ACTIVE" | "DISABLED"
+  impersonationConsent?: "ALLOWED" | "NEVER"
+  organization?: { name: string; role: OrgRole }
+}
+
+export const DEMO_USERS: DemoUser[] = [
+  { email: "superadmin@example.com", name: "Sam Superadmin", role: "SUPERADMIN" },
+  { email: "support@example.com", name: "Sky Support", role: "SUPPORT" },
+  { email: "user@example.com", name: "Uma User" },
+  { email: "disabled@example.com", name: "Dana Disabled", status: "DISABLED" },
+  { email: "optout@example.com", name: "Oscar Optout", impersonationConsent: "NEVER" },
+  { email: "owner@acme.example", name: "Olive Owner", organization: { name: "Acme", role: "OWNER" } },
+  { email: "admin@acme.example", name: "Adam Admin", organization: { name: "Acme", role: "ADMIN" } },
+  { email: "member@acme.example", name: "Mia Member", organization: { name: "Acme", role: "MEMBER" } },
+  {
+    email: "member@globex.example",
+    name: "Gus Globex",
+    organization: { name: "Globex", role: "MEMBER" },
+  },
+]
+
+/** Creates what is missing and leaves existing rows as they are, so it can run again. */
+export async function seed(): Promise<{ created: number }> {
+  const hashedPassword = await SecurePassword.hash(DEMO_PASSWORD)
+  let created = 0
+  for (const demo of DEMO_USERS) {
+    const existing = await db.user.findUnique({ where: { email: demo.email } })
+    const user =
+      existing ??
+      (await db.user.create({
+        data: {
+          email: demo.email,
+          name: demo.name,
+          hashedPassword,
+          role: demo.role ?? "USER",
+          status: demo.status ?? "ACTIVE",
+          impersonationConsent: demo.impersonationConsent ?? "ALLOWED",
+        },
+      }))
+    if (!existing) created++
+    if (demo.organization) {
+      const organization = await db.organization.upsert({
+        where: { name: demo.organization.name },
+        create: { name: demo.organization.name },
+        update: {},
+      })
+      await db.membership.upsert({
+        where: { organizationId_userId: { organizationId: organization.id, userId: user.id } },
+        create: { organizationId: organization.id, userId: user.id, role: demo.organization.role },
+        update: {},
+      })
+    }
+  }
+  return { created }
+}
+
+async function main() {
+  if (process.env.NODE_ENV === "production") {
+    throw new Error("The demo seed refuses to run with NODE_ENV=production.")
+  }
+  const { created } = await seed()
+  console.log(
+    `Seeded ${describeEngine(engine)}: ${created} demo account(s) created, ` +
+      `${DEMO_USERS.length - created} already there. Password for all: ${DEMO_PASSWORD}`,
+  )
+}
+
+if (process.argv[1]?.endsWith("seeds.ts")) {
+  main()
+    .catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : error)
+      process.exitCode = 1
+    })
+    .finally(async () => {
+      await db.$disconnect()
+      if (engine.kind === "pglite") await closeEmbedded(engine.dataDir)
+    })
+}
