@@ -1,0 +1,173 @@
+/**
+ * Who may impersonate whom, and whether an impersonation in progress may go on.
+ * Pure functions: no database, no session, no clock (callers pass `now`).
+ */
+
+export type PlatformRole = "USER" | "SUPPORT" | "SUPERADMIN"
+export type OrgRole = "OWNER" | "ADMIN" | "MEMBER"
+
+export const IMPERSONATE_PERMISSION = "org:admin:impersonate"
+
+/** Organization roles and the permissions they grant (Clerk's custom permission name). */
+export const ORG_ROLE_PERMISSIONS: Record<OrgRole, readonly string[]> = {
+  OWNER: [IMPERSONATE_PERMISSION],
+  ADMIN: [IMPERSONATE_PERMISSION],
+  MEMBER: [],
+}
+
+const ORG_ROLE_RANK: Record<OrgRole, number> = { OWNER: 3, ADMIN: 2, MEMBER: 1 }
+
+export type PolicyUser = {
+  id: number
+  role: PlatformRole
+  status: "ACTIVE" | "DISABLED"
+  impersonationConsent: "ALLOWED" | "NEVER"
+  memberships: ReadonlyArray<{ organizationId: number; role: OrgRole }>
+}
+
+export const REFUSAL_MESSAGES = {
+  FEATURE_DISABLED: "Impersonation is turned off for this app right now",
+  ACTOR_INACTIVE: "Your account is disabled",
+  NO_PERMISSION: "You do not have permission to impersonate users",
+  ALREADY_IMPERSONATING: "Stop the current impersonation before starting another",
+  REASON_REQUIRED: "Give a reason for the impersonation",
+  TARGET_NOT_FOUND: "No user with that ID or email",
+  SELF: "You cannot impersonate yourself",
+  TARGET_DISABLED: "This user's account is disabled",
+  TARGET_PRIVILEGED: "This user is platform staff and cannot be impersonated by you",
+  NOT_SAME_ORG: "You can only impersonate members of your own organization",
+  ORG_ROLE_NOT_LOWER: "You can only impersonate members with a lower role in your organization",
+  TARGET_OPTED_OUT: "This user has turned off support access",
+} as const
+
+export type RefusalCode = keyof typeof REFUSAL_MESSAGES
+
+/** What entitles the actor to impersonate this target; recorded on the Impersonation row. */
+export type Grant =
+  | { kind: "PLATFORM"; role: "SUPPORT" | "SUPERADMIN" }
+  | { kind: "ORGANIZATION"; organizationId: number; role: OrgRole }
+
+export type StartDecision =
+  | { allowed: true; grant: Grant }
+  | { allowed: false; code: RefusalCode; message: string }
+
+const refuse = (code: RefusalCode): StartDecision => ({
+  allowed: false,
+  code,
+  message: REFUSAL_MESSAGES[code],
+})
+
+function orgRolesWithPermission(user: PolicyUser) {
+  return user.memberships.filter((m) => ORG_ROLE_PERMISSIONS[m.role].includes(IMPERSONATE_PERMISSION))
+}
+
+/** Whether the user holds any right to impersonate (platform staff or an org admin). */
+export function holdsImpersonationPermission(user: PolicyUser): boolean {
+  return user.role !== "USER" || orgRolesWithPermission(user).length > 0
+}
+
+type GrantResult = { grant: Grant } | { code: RefusalCode }
+
+/** The platform or organization right that lets `actor` act as `target`, ignoring consent. */
+function findGrant(actor: PolicyUser, target: PolicyUser): GrantResult {
+  if (actor.role === "SUPERADMIN") {
+    return target.role === "SUPERADMIN"
+      ? { code: "TARGET_PRIVILEGED" }
+      : { grant: { kind: "PLATFORM", role: "SUPERADMIN" } }
+  }
+  if (actor.role === "SUPPORT") {
+    if (target.role === "USER") return { grant: { kind: "PLATFORM", role: "SUPPORT" } }
+    // Support staff who also administer an organization still never reach platform staff.
+    return { code: "TARGET_PRIVILEGED" }
+  }
+  if (target.role !== "USER") return { code: "TARGET_PRIVILEGED" }
+  const adminOf = orgRolesWithPermission(actor)
+  const shared = adminOf.flatMap((mine) => {
+    const theirs = target.memberships.find((m) => m.organizationId === mine.organizationId)
+    return theirs ? [{ mine, theirs }] : []
+  })
+  if (shared.length === 0) return { code: "NOT_SAME_ORG" }
+  const lower = shared.find(({ mine, theirs }) => ORG_ROLE_RANK[mine.role] > ORG_ROLE_RANK[theirs.role])
+  if (!lower) return { code: "ORG_ROLE_NOT_LOWER" }
+  return { grant: { kind: "ORGANIZATION", organizationId: lower.mine.organizationId, role: lower.mine.role } }
+}
+
+export type StartRequest = {
+  actor: PolicyUser
+  target: PolicyUser | null
+  /** True when the requesting session is itself an impersonation (never nested). */
+  alreadyImpersonating: boolean
+  reason: string
+  enabled: boolean
+}
+
+/** Rules 1, 2 and 4 of DESIGN.md: may this start, and on what grant. */
+export function decideImpersonationStart(request: StartRequest): StartDecision {
+  const { actor, target } = request
+  if (!request.enabled) return refuse("FEATURE_DISABLED")
+  if (request.alreadyImpersonating) return refuse("ALREADY_IMPERSONATING")
+  if (actor.status !== "ACTIVE") return refuse("ACTOR_INACTIVE")
+  if (!holdsImpersonationPermission(actor)) return refuse("NO_PERMISSION")
+  if (request.reason.trim().length === 0) return refuse("REASON_REQUIRED")
+  if (!target) return refuse("TARGET_NOT_FOUND")
+  if (target.id === actor.id) return refuse("SELF")
+  const found = findGrant(actor, target)
+  if ("code" in found) return refuse(found.code)
+  if (target.status !== "ACTIVE") return refuse("TARGET_DISABLED")
+  if (target.impersonationConsent === "NEVER") return refuse("TARGET_OPTED_OUT")
+  return { allowed: true, grant: found.grant }
+}
+
+/** Rule 5: the time limit is fixed at the start and never extended. */
+export function impersonationExpiresAt(startedAt: Date, ttlSeconds: number): Date {
+  return new Date(startedAt.getTime() + ttlSeconds * 1000)
+}
+
+export type EndReason = "STOPPED" | "EXPIRED" | "REPLACED" | "ACTOR_REVOKED" | "TARGET_REVOKED"
+
+export type ActiveImpersonation = {
+  expiresAt: Date
+  endedAt: Date | null
+  endReason: EndReason | null
+}
+
+export type Review =
+  | { active: true }
+  /** `alreadyEnded`: someone else ended it before this request; nothing left to record. */
+  | { active: false; endReason: EndReason; alreadyEnded: boolean }
+
+/**
+ * Rules 5 and 7, asked at every request of an impersonation session: is it still on?
+ * The actor's and target's current rows are passed in, so demotion, disabling and opt-out
+ * take effect at the next request.
+ */
+export function reviewImpersonation(input: {
+  impersonation: ActiveImpersonation
+  actor: PolicyUser
+  subject: PolicyUser
+  now: Date
+  enabled: boolean
+}): Review {
+  const { impersonation, actor, subject, now } = input
+  if (impersonation.endedAt) {
+    return { active: false, endReason: impersonation.endReason ?? "STOPPED", alreadyEnded: true }
+  }
+  if (now.getTime() >= impersonation.expiresAt.getTime()) {
+    return { active: false, endReason: "EXPIRED", alreadyEnded: false }
+  }
+  if (!input.enabled || actor.status !== "ACTIVE" || "code" in findGrant(actor, subject)) {
+    return { active: false, endReason: "ACTOR_REVOKED", alreadyEnded: false }
+  }
+  if (subject.status !== "ACTIVE" || subject.impersonationConsent === "NEVER") {
+    return { active: false, endReason: "TARGET_REVOKED", alreadyEnded: false }
+  }
+  return { active: true }
+}
+
+/**
+ * Rule 6: returning to the admin recorded on the Impersonation row is allowed only while that
+ * admin is still active and still holds an impersonation right; otherwise the session ends.
+ */
+export function mayReturnToActor(actor: PolicyUser | null): actor is PolicyUser {
+  return actor !== null && actor.status === "ACTIVE" && holdsImpersonationPermission(actor)
+}
