@@ -1,4 +1,5 @@
 import path from "node:path"
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils"
 import { defineConfig } from "prisma/config"
 
 // Prisma's CLI is used here only to `generate` the client and to author migration SQL with
@@ -15,6 +16,8 @@ export default defineConfig({
     const { PGlite } = await import("@electric-sql/pglite")
     const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm")
     const { PrismaPGlite } = await import("pglite-prisma-adapter")
-    return new PrismaPGlite(new PGlite({ extensions: { pg_trgm } }))
+    const factory = new PrismaPGlite(new PGlite({ extensions: { pg_trgm } }))
+    // Typed against an older @prisma/driver-adapter-utils than the CLI's; the protocol matches.
+    return factory as unknown as SqlMigrationAwareDriverAdapterFactory
   },
 })

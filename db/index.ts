@@ -1,4 +1,4 @@
-import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils"
+import type { SqlDriverAdapter, SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils"
 import { PrismaClient } from "./generated/client"
 import { engineFromEnv, openEmbedded, type Engine } from "./engine"
 
@@ -18,7 +18,9 @@ function adapterFor(engine: Engine): SqlDriverAdapterFactory {
     adapterName: "pglite-prisma-adapter",
     async connect() {
       const { PrismaPGlite } = await import("pglite-prisma-adapter")
-      return new PrismaPGlite(await openEmbedded(engine.dataDir)).connect()
+      // The adapter is typed against an older @prisma/driver-adapter-utils; the protocol matches.
+      const adapter = await new PrismaPGlite(await openEmbedded(engine.dataDir)).connect()
+      return adapter as unknown as SqlDriverAdapter
     },
   }
 }

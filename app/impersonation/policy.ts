@@ -123,7 +123,13 @@ export function impersonationExpiresAt(startedAt: Date, ttlSeconds: number): Dat
   return new Date(startedAt.getTime() + ttlSeconds * 1000)
 }
 
-export type EndReason = "STOPPED" | "EXPIRED" | "REPLACED" | "ACTOR_REVOKED" | "TARGET_REVOKED"
+export type EndReason =
+  | "STOPPED"
+  | "EXPIRED"
+  | "REPLACED"
+  | "SIGNED_OUT"
+  | "ACTOR_REVOKED"
+  | "TARGET_REVOKED"
 
 export type ActiveImpersonation = {
   expiresAt: Date

@@ -1,0 +1,37 @@
+import type { SessionModel } from "@blitzjs/auth"
+import db from "db"
+import { loadSessionForRequest } from "app/impersonation/guard"
+
+function impersonationIdOf(publicData: string | null | undefined): number | null {
+  if (!publicData) return null
+  const id = (JSON.parse(publicData) as { impersonationId?: unknown }).impersonationId
+  return typeof id === "number" ? id : null
+}
+
+/**
+ * Blitz session storage on Prisma. Like Blitz's PrismaStorage, except that reads go through
+ * the impersonation guard, an impersonation session is linked to its Impersonation row, and a
+ * missing row on update (P2025 in current Prisma) is not an error.
+ */
+export const sessionStorage = {
+  getSession: (handle: string) => loadSessionForRequest(handle),
+  getSessions: (userId: number) =>
+    db.session.findMany({ where: { userId, expiresAt: { gt: new Date() } } }),
+  createSession: ({ userId, ...session }: SessionModel) =>
+    db.session.create({
+      data: {
+        ...session,
+        userId: typeof userId === "number" ? userId : null,
+        impersonationId: impersonationIdOf(session.publicData),
+      },
+    }),
+  updateSession: async (handle: string, session: Partial<SessionModel>) => {
+    const { userId: _ignored, ...fields } = session
+    await db.session.updateMany({ where: { handle }, data: fields })
+    return (await db.session.findUnique({ where: { handle } })) ?? undefined
+  },
+  deleteSession: async (handle: string) => {
+    await db.session.deleteMany({ where: { handle } })
+    return undefined
+  },
+}

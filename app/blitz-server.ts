@@ -1,0 +1,20 @@
+import { AuthServerPlugin, simpleRolesIsAuthorized } from "@blitzjs/auth"
+import { setupBlitzServer } from "@blitzjs/next"
+import { RpcServerPlugin } from "@blitzjs/rpc"
+import { BlitzLogger } from "blitz"
+import { cookiePrefix, sessionExpiryMinutes } from "blitz.config"
+import { sessionStorage } from "app/auth/sessionStorage"
+
+export const { getBlitzContext, useAuthenticatedBlitzContext, invoke, withBlitzAuth } =
+  setupBlitzServer({
+    plugins: [
+      AuthServerPlugin({
+        cookiePrefix,
+        storage: sessionStorage,
+        isAuthorized: simpleRolesIsAuthorized,
+        sessionExpiryMinutes,
+      }),
+      RpcServerPlugin({ logging: { disablelevel: "debug" } }),
+    ],
+    logger: BlitzLogger({ minLevel: process.env.NODE_ENV === "test" ? 5 : 3 }),
+  })

@@ -1,0 +1,79 @@
+import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
+
+type RouteHandler = (request: Request, segment: { params: Promise<{ blitz?: string[] }> }) => Promise<Response>
+
+/** Requests above this size are refused before any parsing (resolver inputs are small). */
+export const MAX_RPC_BODY_BYTES = 64 * 1024
+
+function jsonError(status: number, name: string, message: string) {
+  return Response.json({ result: null, error: { name, message, statusCode: status } }, { status })
+}
+
+/**
+ * Wraps Blitz's App Router RPC handler: the anti-CSRF and session-token failures that Blitz
+ * leaves as a 500 become a 403/401 with a JSON error, oversized or non-JSON bodies a 413/400,
+ * and each request's IP and user agent are made available to the audit log.
+ */
+export function handleRpcRequest(handler: RouteHandler): RouteHandler {
+  return async (request, segment) => {
+    const declaredLength = Number(request.headers.get("content-length") ?? 0)
+    if (declaredLength > MAX_RPC_BODY_BYTES) {
+      return jsonError(413, "PayloadTooLargeError", "The request body is too large")
+    }
+    if (request.method === "POST") {
+      const body = await request.clone().text()
+      if (body.length > MAX_RPC_BODY_BYTES) {
+        return jsonError(413, "PayloadTooLargeError", "The request body is too large")
+      }
+      try {
+        JSON.parse(body)
+      } catch {
+        return jsonError(400, "BadRequestError", "The request body must be JSON")
+      }
+    }
+    try {
+      const response = await runWithRequestMeta(requestMetaFromHeaders(request.headers), () =>
+        handler(request, segment),
+      )
+      return tidyResponse(response)
+    } catch (error) {
+      const name = (error as Error)?.name
+      if (name === "CSRFTokenMismatchError") {
+        return jsonError(403, name, "The anti-CSRF token is missing or does not match; reload the page")
+      }
+      if (name === "AuthenticationError") {
+        return jsonError(401, name, "The session cookie is invalid; sign in again")
+      }
+      throw error
+    }
+  }
+}
+
+/** Splits a comma-joined Set-Cookie value; commas inside `Expires=` dates are not separators. */
+export function splitSetCookie(value: string): string[] {
+  return value
+    .split(/,(?=\s*[^=;,\s]+=)/)
+    .map((cookie) => cookie.trim())
+    .filter((cookie) => cookie !== "" && cookie !== "null")
+}
+
+/**
+ * Blitz appends its cookies comma-joined (and twice: once from the RPC handler, once from
+ * withBlitzAuth), a literal `set-cookie: null`, and answers JSON as text/plain.
+ */
+function tidyResponse(response: Response): Response {
+  const headers = new Headers()
+  const cookies = new Map<string, string>()
+  for (const [key, value] of response.headers) {
+    if (key === "set-cookie") continue
+    headers.append(key, value)
+  }
+  for (const joined of response.headers.getSetCookie()) {
+    for (const cookie of splitSetCookie(joined)) cookies.set(cookie.split("=")[0]!, cookie)
+  }
+  for (const cookie of cookies.values()) headers.append("set-cookie", cookie)
+  if (!headers.get("content-type")?.includes("json")) {
+    headers.set("content-type", "application/json; charset=utf-8")
+  }
+  return new Response(response.body, { status: response.status, headers })
+}

@@ -1,0 +1,144 @@
+import db, { Prisma, type User } from "db"
+import { recordAuditEvent } from "app/audit/log"
+import { serverConfig } from "app/core/serverConfig"
+import { mayReturnToActor, reviewImpersonation, type EndReason, type PolicyUser } from "./policy"
+
+/**
+ * Request-time enforcement, in one place. Blitz reads every session (RPC, page, route
+ * handler) through `loadSessionForRequest`, so an impersonation that ran out, or was ended
+ * elsewhere, is over at the very next request without the client's help.
+ */
+
+const userForPolicy = { include: { memberships: { select: { organizationId: true, role: true } } } }
+
+const sessionWithImpersonation = {
+  include: { impersonation: { include: { actor: userForPolicy, subject: userForPolicy } } },
+} satisfies Prisma.SessionDefaultArgs
+
+type SessionWithImpersonation = Prisma.SessionGetPayload<typeof sessionWithImpersonation>
+type SessionRow = Prisma.SessionGetPayload<object>
+
+export function toPolicyUser(
+  user: User & { memberships: PolicyUser["memberships"] },
+): PolicyUser {
+  return {
+    id: user.id,
+    role: user.role,
+    status: user.status,
+    impersonationConsent: user.impersonationConsent,
+    memberships: user.memberships,
+  }
+}
+
+function claimsImpersonation(publicData: string | null): boolean {
+  if (!publicData) return false
+  try {
+    const data = JSON.parse(publicData) as Record<string, unknown>
+    return data.impersonationId != null || data.impersonatingFromUserId != null
+  } catch {
+    return true // unreadable public data is treated as the worst case
+  }
+}
+
+function withoutImpersonation({ impersonation: _, ...session }: SessionWithImpersonation): SessionRow {
+  return session
+}
+
+/** Blitz storage `getSession`: the session as it may be used for this request, or null. */
+export async function loadSessionForRequest(handle: string, now = new Date()): Promise<SessionRow | null> {
+  const session = await db.session.findUnique({ where: { handle }, ...sessionWithImpersonation })
+  if (!session) return null
+  const impersonation = session.impersonation
+  if (!impersonation) {
+    if (!claimsImpersonation(session.publicData)) return withoutImpersonation(session)
+    // Public data that names an impersonation the server has no row for is never honoured.
+    await db.session.deleteMany({ where: { handle } })
+    return null
+  }
+  const actor = toPolicyUser(impersonation.actor)
+  const review = reviewImpersonation({
+    impersonation,
+    actor,
+    subject: toPolicyUser(impersonation.subject),
+    now,
+    enabled: serverConfig.impersonation.enabled,
+  })
+  if (review.active) return withoutImpersonation(session)
+  if (!review.alreadyEnded) {
+    await endImpersonation(impersonation.id, review.endReason, { endedById: null, now })
+  }
+  return returnSessionToActor(handle, impersonation.id, actor)
+}
+
+/**
+ * After an impersonation ends without a Stop press, the same browser session becomes the
+ * admin's own again, as recorded on the Impersonation row, or is signed out (rule 6).
+ */
+async function returnSessionToActor(
+  handle: string,
+  impersonationId: number,
+  actor: PolicyUser,
+): Promise<SessionRow | null> {
+  if (!mayReturnToActor(actor)) {
+    await db.session.deleteMany({ where: { handle } })
+    return null
+  }
+  const publicData = JSON.stringify({ userId: actor.id, role: actor.role })
+  // Conditional on the link so two concurrent requests cannot rewrite an already-new session.
+  await db.session.updateMany({
+    where: { handle, impersonationId },
+    data: { userId: actor.id, impersonationId: null, publicData },
+  })
+  return db.session.findUnique({ where: { handle } })
+}
+
+/**
+ * Ends an impersonation once: the first caller records the audit event, later callers
+ * (a concurrent request, a second Stop) change nothing. Returns whether this call ended it.
+ */
+export async function endImpersonation(
+  impersonationId: number,
+  endReason: EndReason,
+  { endedById, now = new Date() }: { endedById: number | null; now?: Date },
+): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const { count } = await tx.impersonation.updateMany({
+      where: { id: impersonationId, endedAt: null },
+      data: { endedAt: now, endReason, endedById },
+    })
+    if (count === 0) return false
+    const row = await tx.impersonation.findUniqueOrThrow({ where: { id: impersonationId } })
+    await recordAuditEvent(
+      tx,
+      {
+        action: "IMPERSONATION_ENDED",
+        actorId: row.actorId,
+        subjectId: row.subjectId,
+        impersonationId: row.id,
+        organizationId: row.organizationId,
+        details: { endReason, endedById, reason: row.reason, mode: row.mode },
+      },
+      now,
+    )
+    return true
+  })
+}
+
+/** The impersonation the server has on record for this session handle, if any. */
+export async function findSessionImpersonation(handle: string) {
+  const session = await db.session.findUnique({
+    where: { handle },
+    select: {
+      impersonation: {
+        include: { actor: { include: userForPolicy.include } },
+      },
+    },
+  })
+  return session?.impersonation ?? null
+}
+
+/** Ends the impersonation behind this session, if any (sign-in over it, sign-out). */
+export async function endSessionImpersonation(handle: string | null, endReason: EndReason) {
+  const impersonation = handle ? await findSessionImpersonation(handle) : null
+  if (impersonation) await endImpersonation(impersonation.id, endReason, { endedById: impersonation.actorId })
+}

@@ -1,0 +1,130 @@
+import { resolver } from "@blitzjs/rpc"
+import db from "db"
+import { recordAuditEvent } from "app/audit/log"
+import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
+import { serverConfig } from "app/core/serverConfig"
+import { findSessionImpersonation, toPolicyUser } from "../guard"
+import { decideImpersonationStart, impersonationExpiresAt, type Grant } from "../policy"
+import { ImpersonateUserInput } from "../schemas"
+
+const withMemberships = { memberships: { select: { organizationId: true, role: true } } } as const
+
+/**
+ * Rule 3 and the start transaction of DESIGN.md: end the admin's previous impersonation,
+ * create the new row, audit it, all or nothing.
+ */
+async function startImpersonation(args: {
+  actorId: number
+  subjectId: number
+  grant: Grant
+  reason: string
+  now: Date
+}) {
+  const { actorId, subjectId, grant, reason, now } = args
+  return db.$transaction(async (tx) => {
+    const previous = await tx.impersonation.findMany({ where: { actorId, endedAt: null } })
+    for (const row of previous) {
+      const endReason = row.expiresAt <= now ? "EXPIRED" : "REPLACED"
+      await tx.impersonation.update({
+        where: { id: row.id },
+        data: { endedAt: now, endReason, endedById: actorId },
+      })
+      await recordAuditEvent(
+        tx,
+        {
+          action: "IMPERSONATION_ENDED",
+          actorId,
+          subjectId: row.subjectId,
+          impersonationId: row.id,
+          organizationId: row.organizationId,
+          details: { endReason, endedById: actorId, reason: row.reason, mode: row.mode },
+        },
+        now,
+      )
+    }
+    const organizationId = grant.kind === "ORGANIZATION" ? grant.organizationId : null
+    const impersonation = await tx.impersonation.create({
+      data: {
+        actorId,
+        subjectId,
+        organizationId,
+        reason,
+        mode: "READ_ONLY",
+        startedAt: now,
+        expiresAt: impersonationExpiresAt(now, serverConfig.impersonation.ttlSeconds),
+      },
+    })
+    await recordAuditEvent(
+      tx,
+      {
+        action: "IMPERSONATION_STARTED",
+        actorId,
+        subjectId,
+        impersonationId: impersonation.id,
+        organizationId,
+        details: { reason, mode: impersonation.mode, grant, expiresAt: impersonation.expiresAt.toISOString() },
+      },
+      now,
+    )
+    return impersonation
+  })
+}
+
+export default resolver.pipe(
+  resolver.zod(ImpersonateUserInput),
+  resolver.authorize(),
+  async (input, ctx) => {
+    const now = new Date()
+    const [actor, target, current] = await Promise.all([
+      db.user.findUnique({ where: { id: ctx.session.userId }, include: withMemberships }),
+      db.user.findUnique({
+        where: input.userId !== undefined ? { id: input.userId } : { email: input.email! },
+        include: withMemberships,
+      }),
+      findSessionImpersonation(ctx.session.$handle!),
+    ])
+    if (!actor) throw new ImpersonationRefusedError("ACTOR_INACTIVE", "Your account no longer exists")
+    const decision = decideImpersonationStart({
+      actor: toPolicyUser(actor),
+      target: target && toPolicyUser(target),
+      alreadyImpersonating: current !== null,
+      reason: input.reason,
+      enabled: serverConfig.impersonation.enabled,
+    })
+    if (!decision.allowed) throw new ImpersonationRefusedError(decision.code, decision.message)
+    const subject = target!
+
+    let impersonation
+    try {
+      impersonation = await startImpersonation({
+        actorId: actor.id,
+        subjectId: subject.id,
+        grant: decision.grant,
+        reason: input.reason,
+        now,
+      })
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error
+      throw new ImpersonationRefusedError(
+        "CONCURRENT_START",
+        "Another impersonation was started by you at the same moment; try again",
+      )
+    }
+
+    // A new session for the subject; the admin's session handle stops working (never reused).
+    await ctx.session.$revoke()
+    await ctx.session.$create({
+      userId: subject.id,
+      role: subject.role,
+      impersonatingFromUserId: actor.id,
+      impersonationId: impersonation.id,
+      impersonationExpiresAt: impersonation.expiresAt.toISOString(),
+    })
+
+    return {
+      impersonationId: impersonation.id,
+      expiresAt: impersonation.expiresAt,
+      subject: { id: subject.id, email: subject.email, name: subject.name },
+    }
+  },
+)

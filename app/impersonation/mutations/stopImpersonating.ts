@@ -1,0 +1,32 @@
+import { resolver } from "@blitzjs/rpc"
+import { endImpersonation, findSessionImpersonation, toPolicyUser } from "../guard"
+import { mayReturnToActor } from "../policy"
+import { StopImpersonatingInput } from "../schemas"
+
+export type StopResult =
+  | { status: "RESTORED"; userId: number }
+  | { status: "SIGNED_OUT"; message: string }
+  | { status: "NOT_IMPERSONATING"; message: string }
+
+export default resolver.pipe(
+  resolver.zod(StopImpersonatingInput),
+  async (_input, ctx): Promise<StopResult> => {
+    const handle = ctx.session.$handle
+    // Whom to return to comes only from the server's row for this session (never the request).
+    const impersonation = handle ? await findSessionImpersonation(handle) : null
+    if (!impersonation) {
+      return { status: "NOT_IMPERSONATING", message: "You are not impersonating anyone" }
+    }
+    await endImpersonation(impersonation.id, "STOPPED", { endedById: impersonation.actorId })
+    await ctx.session.$revoke()
+    const actor = toPolicyUser(impersonation.actor)
+    if (!mayReturnToActor(actor)) {
+      return {
+        status: "SIGNED_OUT",
+        message: "Your admin account can no longer impersonate, so you have been signed out",
+      }
+    }
+    await ctx.session.$create({ userId: actor.id, role: actor.role })
+    return { status: "RESTORED", userId: actor.id }
+  },
+)

@@ -1,0 +1,835 @@
+import { describe, expect, it } from "vitest"
+import {
+  type ActiveImpersonation,
+  type EndReason,
+  type Grant,
+  type OrgRole,
+  type PolicyUser,
+  type RefusalCode,
+  type StartDecision,
+  type StartRequest,
+  IMPERSONATE_PERMISSION,
+  ORG_ROLE_PERMISSIONS,
+  REFUSAL_MESSAGES,
+  decideImpersonationStart,
+  holdsImpersonationPermission,
+  impersonationExpiresAt,
+  mayReturnToActor,
+  reviewImpersonation,
+} from "./policy"
+
+// ---------------------------------------------------------------------------------------------
+// Factories
+// ---------------------------------------------------------------------------------------------
+
+let nextId = 1
+
+function user(overrides: Partial<PolicyUser> = {}): PolicyUser {
+  return {
+    id: nextId++,
+    role: "USER",
+    status: "ACTIVE",
+    impersonationConsent: "ALLOWED",
+    memberships: [],
+    ...overrides,
+  }
+}
+
+function member(organizationId: number, role: OrgRole) {
+  return { organizationId, role }
+}
+
+const ORG_1 = 101
+const ORG_2 = 202
+
+const superadmin = (o: Partial<PolicyUser> = {}) => user({ role: "SUPERADMIN", ...o })
+const support = (o: Partial<PolicyUser> = {}) => user({ role: "SUPPORT", ...o })
+const orgUser = (organizationId: number, role: OrgRole, o: Partial<PolicyUser> = {}) =>
+  user({ memberships: [member(organizationId, role)], ...o })
+
+function request(
+  actor: PolicyUser,
+  target: PolicyUser | null,
+  overrides: Partial<StartRequest> = {},
+): StartRequest {
+  return {
+    actor,
+    target,
+    alreadyImpersonating: false,
+    reason: "Ticket #4711: customer cannot see their invoices",
+    enabled: true,
+    ...overrides,
+  }
+}
+
+function expectRefused(decision: StartDecision, code: RefusalCode) {
+  expect(decision).toEqual({ allowed: false, code, message: REFUSAL_MESSAGES[code] })
+}
+
+function expectAllowed(decision: StartDecision, grant: Grant) {
+  expect(decision).toEqual({ allowed: true, grant })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every refusal, as a table: used by the tests below and by the "every code is produced" check
+// ---------------------------------------------------------------------------------------------
+
+type RefusalScenario = { name: string; request: StartRequest; code: RefusalCode }
+
+function refusalScenarios(): RefusalScenario[] {
+  const orgOwner = orgUser(ORG_1, "OWNER")
+  const orgAdmin = orgUser(ORG_1, "ADMIN")
+  const sa = superadmin()
+  const sup = support()
+  return [
+    // Platform staff boundaries
+    {
+      name: "SUPERADMIN -> another SUPERADMIN",
+      request: request(sa, superadmin()),
+      code: "TARGET_PRIVILEGED",
+    },
+    {
+      name: "SUPPORT -> another SUPPORT",
+      request: request(sup, support()),
+      code: "TARGET_PRIVILEGED",
+    },
+    {
+      name: "SUPPORT -> SUPERADMIN",
+      request: request(sup, superadmin()),
+      code: "TARGET_PRIVILEGED",
+    },
+    {
+      name: "SUPPORT who is also org OWNER -> SUPPORT member of that org",
+      request: request(
+        support({ memberships: [member(ORG_1, "OWNER")] }),
+        support({ memberships: [member(ORG_1, "MEMBER")] }),
+      ),
+      code: "TARGET_PRIVILEGED",
+    },
+    {
+      name: "SUPPORT who is also org OWNER -> SUPERADMIN member of that org",
+      request: request(
+        support({ memberships: [member(ORG_1, "OWNER")] }),
+        superadmin({ memberships: [member(ORG_1, "MEMBER")] }),
+      ),
+      code: "TARGET_PRIVILEGED",
+    },
+    // Organization admins
+    {
+      name: "org ADMIN -> org OWNER",
+      request: request(orgAdmin, orgUser(ORG_1, "OWNER")),
+      code: "ORG_ROLE_NOT_LOWER",
+    },
+    {
+      name: "org ADMIN -> org ADMIN",
+      request: request(orgAdmin, orgUser(ORG_1, "ADMIN")),
+      code: "ORG_ROLE_NOT_LOWER",
+    },
+    {
+      name: "org OWNER -> org OWNER",
+      request: request(orgOwner, orgUser(ORG_1, "OWNER")),
+      code: "ORG_ROLE_NOT_LOWER",
+    },
+    {
+      name: "OWNER of org 1 -> MEMBER of org 2",
+      request: request(orgOwner, orgUser(ORG_2, "MEMBER")),
+      code: "NOT_SAME_ORG",
+    },
+    {
+      name: "org OWNER -> user with no memberships",
+      request: request(orgOwner, user()),
+      code: "NOT_SAME_ORG",
+    },
+    {
+      name: "org OWNER -> SUPPORT user who is a MEMBER of their org",
+      request: request(orgOwner, support({ memberships: [member(ORG_1, "MEMBER")] })),
+      code: "TARGET_PRIVILEGED",
+    },
+    {
+      name: "org ADMIN -> SUPERADMIN who is a MEMBER of their org",
+      request: request(orgAdmin, superadmin({ memberships: [member(ORG_1, "MEMBER")] })),
+      code: "TARGET_PRIVILEGED",
+    },
+    // No right at all
+    {
+      name: "MEMBER-only user -> fellow MEMBER",
+      request: request(orgUser(ORG_1, "MEMBER"), orgUser(ORG_1, "MEMBER")),
+      code: "NO_PERMISSION",
+    },
+    {
+      name: "plain USER with no memberships -> plain USER",
+      request: request(user(), user()),
+      code: "NO_PERMISSION",
+    },
+    // Generic rules
+    {
+      name: "SUPPORT -> themselves",
+      request: (() => {
+        const me = support()
+        return request(me, me)
+      })(),
+      code: "SELF",
+    },
+    {
+      name: "org OWNER -> themselves",
+      request: request(orgOwner, orgOwner),
+      code: "SELF",
+    },
+    {
+      name: "SUPPORT -> unknown user (target null)",
+      request: request(sup, null),
+      code: "TARGET_NOT_FOUND",
+    },
+    {
+      name: "SUPPORT -> disabled USER",
+      request: request(sup, user({ status: "DISABLED" })),
+      code: "TARGET_DISABLED",
+    },
+    {
+      name: "org ADMIN -> disabled MEMBER of their org",
+      request: request(orgAdmin, orgUser(ORG_1, "MEMBER", { status: "DISABLED" })),
+      code: "TARGET_DISABLED",
+    },
+    {
+      name: "SUPPORT -> USER who opted out (consent NEVER)",
+      request: request(sup, user({ impersonationConsent: "NEVER" })),
+      code: "TARGET_OPTED_OUT",
+    },
+    {
+      name: "org OWNER -> MEMBER who opted out (consent NEVER)",
+      request: request(orgOwner, orgUser(ORG_1, "MEMBER", { impersonationConsent: "NEVER" })),
+      code: "TARGET_OPTED_OUT",
+    },
+    {
+      name: "SUPPORT session that is already impersonating",
+      request: request(sup, user(), { alreadyImpersonating: true }),
+      code: "ALREADY_IMPERSONATING",
+    },
+    {
+      name: "disabled SUPPORT actor",
+      request: request(support({ status: "DISABLED" }), user()),
+      code: "ACTOR_INACTIVE",
+    },
+    {
+      name: "disabled org OWNER actor",
+      request: request(orgUser(ORG_1, "OWNER", { status: "DISABLED" }), orgUser(ORG_1, "MEMBER")),
+      code: "ACTOR_INACTIVE",
+    },
+    {
+      name: "empty reason",
+      request: request(sup, user(), { reason: "" }),
+      code: "REASON_REQUIRED",
+    },
+    {
+      name: "whitespace-only reason",
+      request: request(sup, user(), { reason: "  \t\n  " }),
+      code: "REASON_REQUIRED",
+    },
+    {
+      name: "feature switched off (enabled false)",
+      request: request(sup, user(), { enabled: false }),
+      code: "FEATURE_DISABLED",
+    },
+    // Precedence that matters for security
+    {
+      name: "SUPERADMIN -> disabled USER",
+      request: request(sa, user({ status: "DISABLED" })),
+      code: "TARGET_DISABLED",
+    },
+    {
+      name: "SUPERADMIN -> disabled SUPPORT user",
+      request: request(sa, support({ status: "DISABLED" })),
+      code: "TARGET_DISABLED",
+    },
+    {
+      name: "SUPERADMIN -> themselves",
+      request: request(sa, sa),
+      code: "SELF",
+    },
+    {
+      name: "SUPERADMIN -> USER who opted out",
+      request: request(sa, user({ impersonationConsent: "NEVER" })),
+      code: "TARGET_OPTED_OUT",
+    },
+    {
+      name: "SUPERADMIN -> SUPPORT user who opted out",
+      request: request(sa, support({ impersonationConsent: "NEVER" })),
+      code: "TARGET_OPTED_OUT",
+    },
+    {
+      name: "SUPERADMIN session already impersonating, valid target",
+      request: request(sa, user(), { alreadyImpersonating: true }),
+      code: "ALREADY_IMPERSONATING",
+    },
+    {
+      name: "SUPERADMIN, feature switched off",
+      request: request(sa, user(), { enabled: false }),
+      code: "FEATURE_DISABLED",
+    },
+    {
+      name: "disabled SUPERADMIN actor",
+      request: request(superadmin({ status: "DISABLED" }), user()),
+      code: "ACTOR_INACTIVE",
+    },
+    {
+      name: "SUPERADMIN with whitespace-only reason",
+      request: request(sa, user(), { reason: "   " }),
+      code: "REASON_REQUIRED",
+    },
+    {
+      name: "plain USER probing an unknown id learns only NO_PERMISSION",
+      request: request(user(), null),
+      code: "NO_PERMISSION",
+    },
+    {
+      name: "org OWNER probing a disabled outsider learns only NOT_SAME_ORG",
+      request: request(orgOwner, orgUser(ORG_2, "MEMBER", { status: "DISABLED" })),
+      code: "NOT_SAME_ORG",
+    },
+    {
+      name: "org OWNER probing an opted-out outsider learns only NOT_SAME_ORG",
+      request: request(orgOwner, orgUser(ORG_2, "MEMBER", { impersonationConsent: "NEVER" })),
+      code: "NOT_SAME_ORG",
+    },
+    {
+      name: "nested start from an org admin session",
+      request: request(orgOwner, orgUser(ORG_1, "MEMBER"), { alreadyImpersonating: true }),
+      code: "ALREADY_IMPERSONATING",
+    },
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// decideImpersonationStart
+// ---------------------------------------------------------------------------------------------
+
+describe("decideImpersonationStart: refusals", () => {
+  it.each(refusalScenarios())("$name is refused with $code", ({ request, code }) => {
+    expectRefused(decideImpersonationStart(request), code)
+  })
+
+  it("every code in REFUSAL_MESSAGES is produced by at least one scenario", () => {
+    const produced = new Set<string>()
+    for (const scenario of refusalScenarios()) {
+      const decision = decideImpersonationStart(scenario.request)
+      expect(decision.allowed).toBe(false)
+      if (!decision.allowed) produced.add(decision.code)
+    }
+    expect([...produced].sort()).toEqual(Object.keys(REFUSAL_MESSAGES).sort())
+  })
+
+  it("every refusal carries the message of its code", () => {
+    for (const scenario of refusalScenarios()) {
+      const decision = decideImpersonationStart(scenario.request)
+      if (decision.allowed) throw new Error(`${scenario.name} was allowed`)
+      expect(decision.message).toBe(REFUSAL_MESSAGES[decision.code])
+    }
+  })
+
+  it.each(Object.entries(REFUSAL_MESSAGES))(
+    "message for %s is a non-empty sentence",
+    (code, text) => {
+      expect(typeof text).toBe("string")
+      expect(text.trim()).toBe(text)
+      expect(text.length).toBeGreaterThan(10)
+      expect(text).toMatch(/^[A-Z]/)
+      expect(text.split(/\s+/).length).toBeGreaterThanOrEqual(3)
+      expect(text).not.toContain(code)
+    },
+  )
+
+  it("messages are distinct per code", () => {
+    const texts = Object.values(REFUSAL_MESSAGES)
+    expect(new Set(texts).size).toBe(texts.length)
+  })
+})
+
+describe("decideImpersonationStart: SUPERADMIN", () => {
+  const actor = superadmin()
+
+  it("may impersonate an active plain USER with a PLATFORM/SUPERADMIN grant", () => {
+    expectAllowed(decideImpersonationStart(request(actor, user())), {
+      kind: "PLATFORM",
+      role: "SUPERADMIN",
+    })
+  })
+
+  it("may impersonate an active SUPPORT user with a PLATFORM/SUPERADMIN grant", () => {
+    expectAllowed(decideImpersonationStart(request(actor, support())), {
+      kind: "PLATFORM",
+      role: "SUPERADMIN",
+    })
+  })
+
+  it("may impersonate an org OWNER of any organization", () => {
+    expectAllowed(decideImpersonationStart(request(actor, orgUser(ORG_2, "OWNER"))), {
+      kind: "PLATFORM",
+      role: "SUPERADMIN",
+    })
+  })
+
+  it("may not impersonate another SUPERADMIN", () => {
+    expectRefused(decideImpersonationStart(request(actor, superadmin())), "TARGET_PRIVILEGED")
+  })
+})
+
+describe("decideImpersonationStart: SUPPORT", () => {
+  it("may impersonate a plain USER with a PLATFORM/SUPPORT grant", () => {
+    expectAllowed(decideImpersonationStart(request(support(), user())), {
+      kind: "PLATFORM",
+      role: "SUPPORT",
+    })
+  })
+
+  it("may impersonate a plain USER who is an org OWNER somewhere", () => {
+    expectAllowed(decideImpersonationStart(request(support(), orgUser(ORG_1, "OWNER"))), {
+      kind: "PLATFORM",
+      role: "SUPPORT",
+    })
+  })
+
+  it("may not impersonate SUPPORT or SUPERADMIN", () => {
+    expectRefused(decideImpersonationStart(request(support(), support())), "TARGET_PRIVILEGED")
+    expectRefused(decideImpersonationStart(request(support(), superadmin())), "TARGET_PRIVILEGED")
+  })
+
+  it("who is also an org OWNER still cannot reach staff in that org", () => {
+    const actor = support({ memberships: [member(ORG_1, "OWNER")] })
+    const staff = support({ memberships: [member(ORG_1, "MEMBER")] })
+    expectRefused(decideImpersonationStart(request(actor, staff)), "TARGET_PRIVILEGED")
+  })
+})
+
+describe("decideImpersonationStart: organization admins", () => {
+  it("grants org:admin:impersonate to OWNER and ADMIN only", () => {
+    expect(ORG_ROLE_PERMISSIONS.OWNER).toContain(IMPERSONATE_PERMISSION)
+    expect(ORG_ROLE_PERMISSIONS.ADMIN).toContain(IMPERSONATE_PERMISSION)
+    expect(ORG_ROLE_PERMISSIONS.MEMBER).not.toContain(IMPERSONATE_PERMISSION)
+    expect(IMPERSONATE_PERMISSION).toBe("org:admin:impersonate")
+  })
+
+  it("OWNER -> ADMIN of the same org is allowed with an ORGANIZATION grant", () => {
+    expectAllowed(
+      decideImpersonationStart(request(orgUser(ORG_1, "OWNER"), orgUser(ORG_1, "ADMIN"))),
+      { kind: "ORGANIZATION", organizationId: ORG_1, role: "OWNER" },
+    )
+  })
+
+  it("OWNER -> MEMBER of the same org is allowed", () => {
+    expectAllowed(
+      decideImpersonationStart(request(orgUser(ORG_1, "OWNER"), orgUser(ORG_1, "MEMBER"))),
+      { kind: "ORGANIZATION", organizationId: ORG_1, role: "OWNER" },
+    )
+  })
+
+  it("ADMIN -> MEMBER of the same org is allowed", () => {
+    expectAllowed(
+      decideImpersonationStart(request(orgUser(ORG_2, "ADMIN"), orgUser(ORG_2, "MEMBER"))),
+      { kind: "ORGANIZATION", organizationId: ORG_2, role: "ADMIN" },
+    )
+  })
+
+  it("ADMIN -> OWNER and ADMIN -> ADMIN are refused ORG_ROLE_NOT_LOWER", () => {
+    const actor = orgUser(ORG_1, "ADMIN")
+    expectRefused(
+      decideImpersonationStart(request(actor, orgUser(ORG_1, "OWNER"))),
+      "ORG_ROLE_NOT_LOWER",
+    )
+    expectRefused(
+      decideImpersonationStart(request(actor, orgUser(ORG_1, "ADMIN"))),
+      "ORG_ROLE_NOT_LOWER",
+    )
+  })
+
+  it("OWNER of org 1 -> MEMBER of org 2 is refused NOT_SAME_ORG", () => {
+    expectRefused(
+      decideImpersonationStart(request(orgUser(ORG_1, "OWNER"), orgUser(ORG_2, "MEMBER"))),
+      "NOT_SAME_ORG",
+    )
+  })
+
+  it("org admin -> platform staff in their org is refused TARGET_PRIVILEGED", () => {
+    const actor = orgUser(ORG_1, "OWNER")
+    const staff = support({ memberships: [member(ORG_1, "MEMBER")] })
+    expectRefused(decideImpersonationStart(request(actor, staff)), "TARGET_PRIVILEGED")
+  })
+
+  it("admin of two orgs -> MEMBER of the second: the grant names the second org", () => {
+    const actor = user({ memberships: [member(ORG_1, "ADMIN"), member(ORG_2, "ADMIN")] })
+    expectAllowed(decideImpersonationStart(request(actor, orgUser(ORG_2, "MEMBER"))), {
+      kind: "ORGANIZATION",
+      organizationId: ORG_2,
+      role: "ADMIN",
+    })
+  })
+
+  it("shares two orgs, lower only in the second: the grant names the second org", () => {
+    const actor = user({ memberships: [member(ORG_1, "ADMIN"), member(ORG_2, "OWNER")] })
+    const target = user({ memberships: [member(ORG_1, "ADMIN"), member(ORG_2, "MEMBER")] })
+    expectAllowed(decideImpersonationStart(request(actor, target)), {
+      kind: "ORGANIZATION",
+      organizationId: ORG_2,
+      role: "OWNER",
+    })
+  })
+
+  it("a MEMBER membership gives no right in that org even when admin of another", () => {
+    const actor = user({ memberships: [member(ORG_1, "MEMBER"), member(ORG_2, "ADMIN")] })
+    expectRefused(
+      decideImpersonationStart(request(actor, orgUser(ORG_1, "MEMBER"))),
+      "NOT_SAME_ORG",
+    )
+  })
+})
+
+describe("decideImpersonationStart: no right at all", () => {
+  it("a MEMBER-only user is refused NO_PERMISSION", () => {
+    expectRefused(
+      decideImpersonationStart(request(orgUser(ORG_1, "MEMBER"), orgUser(ORG_1, "MEMBER"))),
+      "NO_PERMISSION",
+    )
+  })
+
+  it("a plain user with no memberships is refused NO_PERMISSION", () => {
+    expectRefused(decideImpersonationStart(request(user(), user())), "NO_PERMISSION")
+  })
+})
+
+describe("decideImpersonationStart: generic rules", () => {
+  it("never self", () => {
+    const me = support()
+    expectRefused(decideImpersonationStart(request(me, me)), "SELF")
+    // A fresh copy of the same row (as loaded from the database) is still self.
+    expectRefused(decideImpersonationStart(request(me, { ...me })), "SELF")
+  })
+
+  it("target not found", () => {
+    expectRefused(decideImpersonationStart(request(support(), null)), "TARGET_NOT_FOUND")
+  })
+
+  it("disabled target", () => {
+    expectRefused(
+      decideImpersonationStart(request(support(), user({ status: "DISABLED" }))),
+      "TARGET_DISABLED",
+    )
+  })
+
+  it("target opted out (consent NEVER)", () => {
+    expectRefused(
+      decideImpersonationStart(request(support(), user({ impersonationConsent: "NEVER" }))),
+      "TARGET_OPTED_OUT",
+    )
+  })
+
+  it("never nested", () => {
+    expectRefused(
+      decideImpersonationStart(request(support(), user(), { alreadyImpersonating: true })),
+      "ALREADY_IMPERSONATING",
+    )
+  })
+
+  it("disabled actor", () => {
+    expectRefused(
+      decideImpersonationStart(request(support({ status: "DISABLED" }), user())),
+      "ACTOR_INACTIVE",
+    )
+  })
+
+  it("reason required: empty and whitespace-only are refused, any text is accepted", () => {
+    expectRefused(
+      decideImpersonationStart(request(support(), user(), { reason: "" })),
+      "REASON_REQUIRED",
+    )
+    expectRefused(
+      decideImpersonationStart(request(support(), user(), { reason: " \t \n " })),
+      "REASON_REQUIRED",
+    )
+    expectAllowed(decideImpersonationStart(request(support(), user(), { reason: "  x  " })), {
+      kind: "PLATFORM",
+      role: "SUPPORT",
+    })
+  })
+
+  it("feature disabled", () => {
+    expectRefused(
+      decideImpersonationStart(request(support(), user(), { enabled: false })),
+      "FEATURE_DISABLED",
+    )
+  })
+})
+
+describe("decideImpersonationStart: precedence for SUPERADMIN", () => {
+  const actor = superadmin()
+
+  it("a disabled target is still refused", () => {
+    expectRefused(
+      decideImpersonationStart(request(actor, user({ status: "DISABLED" }))),
+      "TARGET_DISABLED",
+    )
+  })
+
+  it("self is still refused", () => {
+    expectRefused(decideImpersonationStart(request(actor, actor)), "SELF")
+  })
+
+  it("an opted-out target is still refused", () => {
+    expectRefused(
+      decideImpersonationStart(request(actor, user({ impersonationConsent: "NEVER" }))),
+      "TARGET_OPTED_OUT",
+    )
+  })
+
+  it("nested wins even for SUPERADMIN", () => {
+    expectRefused(
+      decideImpersonationStart(request(actor, user(), { alreadyImpersonating: true })),
+      "ALREADY_IMPERSONATING",
+    )
+  })
+
+  it("the off-switch wins even for SUPERADMIN", () => {
+    expectRefused(
+      decideImpersonationStart(request(actor, user(), { enabled: false })),
+      "FEATURE_DISABLED",
+    )
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// holdsImpersonationPermission / mayReturnToActor
+// ---------------------------------------------------------------------------------------------
+
+describe("holdsImpersonationPermission", () => {
+  it.each<[string, PolicyUser, boolean]>([
+    ["SUPERADMIN", superadmin(), true],
+    ["SUPPORT", support(), true],
+    ["org OWNER", orgUser(ORG_1, "OWNER"), true],
+    ["org ADMIN", orgUser(ORG_1, "ADMIN"), true],
+    ["MEMBER-only user", orgUser(ORG_1, "MEMBER"), false],
+    ["plain user with no memberships", user(), false],
+    [
+      "MEMBER of one org and ADMIN of another",
+      user({ memberships: [member(ORG_1, "MEMBER"), member(ORG_2, "ADMIN")] }),
+      true,
+    ],
+  ])("%s -> %s", (_label, subject, expected) => {
+    expect(holdsImpersonationPermission(subject)).toBe(expected)
+  })
+})
+
+describe("mayReturnToActor", () => {
+  it("null actor (deleted) -> false", () => {
+    expect(mayReturnToActor(null)).toBe(false)
+  })
+
+  it("disabled actor -> false", () => {
+    expect(mayReturnToActor(support({ status: "DISABLED" }))).toBe(false)
+    expect(mayReturnToActor(superadmin({ status: "DISABLED" }))).toBe(false)
+    expect(mayReturnToActor(orgUser(ORG_1, "ADMIN", { status: "DISABLED" }))).toBe(false)
+  })
+
+  it("demoted to USER with no admin membership -> false", () => {
+    expect(mayReturnToActor(user())).toBe(false)
+    expect(mayReturnToActor(orgUser(ORG_1, "MEMBER"))).toBe(false)
+  })
+
+  it("active SUPPORT -> true", () => {
+    expect(mayReturnToActor(support())).toBe(true)
+  })
+
+  it("active SUPERADMIN -> true", () => {
+    expect(mayReturnToActor(superadmin())).toBe(true)
+  })
+
+  it("active org ADMIN -> true", () => {
+    expect(mayReturnToActor(orgUser(ORG_1, "ADMIN"))).toBe(true)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// impersonationExpiresAt
+// ---------------------------------------------------------------------------------------------
+
+describe("impersonationExpiresAt", () => {
+  const startedAt = new Date("2025-03-04T10:00:00.000Z")
+
+  it("adds exactly ttl seconds (20 minutes default)", () => {
+    expect(impersonationExpiresAt(startedAt, 1200).toISOString()).toBe("2025-03-04T10:20:00.000Z")
+    expect(impersonationExpiresAt(startedAt, 1200).getTime() - startedAt.getTime()).toBe(1_200_000)
+  })
+
+  it("adds exactly ttl seconds for other values", () => {
+    expect(impersonationExpiresAt(startedAt, 1).getTime() - startedAt.getTime()).toBe(1000)
+    expect(impersonationExpiresAt(startedAt, 300).toISOString()).toBe("2025-03-04T10:05:00.000Z")
+    expect(impersonationExpiresAt(startedAt, 0).getTime()).toBe(startedAt.getTime())
+  })
+
+  it("does not mutate startedAt", () => {
+    impersonationExpiresAt(startedAt, 600)
+    expect(startedAt.toISOString()).toBe("2025-03-04T10:00:00.000Z")
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// reviewImpersonation
+// ---------------------------------------------------------------------------------------------
+
+describe("reviewImpersonation", () => {
+  const startedAt = new Date("2025-03-04T10:00:00.000Z")
+  const expiresAt = impersonationExpiresAt(startedAt, 1200)
+  const at = (msFromStart: number) => new Date(startedAt.getTime() + msFromStart)
+
+  const running = (o: Partial<ActiveImpersonation> = {}): ActiveImpersonation => ({
+    expiresAt,
+    endedAt: null,
+    endReason: null,
+    ...o,
+  })
+
+  function review(
+    o: {
+      impersonation?: ActiveImpersonation
+      actor?: PolicyUser
+      subject?: PolicyUser
+      now?: Date
+      enabled?: boolean
+    } = {},
+  ) {
+    return reviewImpersonation({
+      impersonation: o.impersonation ?? running(),
+      actor: o.actor ?? support(),
+      subject: o.subject ?? user(),
+      now: o.now ?? at(60_000),
+      enabled: o.enabled ?? true,
+    })
+  }
+
+  it("is active within the time limit", () => {
+    expect(review({ now: startedAt })).toEqual({ active: true })
+    expect(review({ now: at(10 * 60_000) })).toEqual({ active: true })
+    expect(review({ now: new Date(expiresAt.getTime() - 1) })).toEqual({ active: true })
+  })
+
+  it("is active for an org admin who still outranks the member", () => {
+    expect(review({ actor: orgUser(ORG_1, "OWNER"), subject: orgUser(ORG_1, "MEMBER") })).toEqual({
+      active: true,
+    })
+  })
+
+  it("expires exactly at expiresAt", () => {
+    expect(review({ now: new Date(expiresAt.getTime()) })).toEqual({
+      active: false,
+      endReason: "EXPIRED",
+      alreadyEnded: false,
+    })
+  })
+
+  it("stays expired after expiresAt", () => {
+    expect(review({ now: new Date(expiresAt.getTime() + 1) })).toEqual({
+      active: false,
+      endReason: "EXPIRED",
+      alreadyEnded: false,
+    })
+    expect(review({ now: at(24 * 3600_000) })).toEqual({
+      active: false,
+      endReason: "EXPIRED",
+      alreadyEnded: false,
+    })
+  })
+
+  it.each<EndReason>(["STOPPED", "EXPIRED", "REPLACED", "ACTOR_REVOKED", "TARGET_REVOKED"])(
+    "a row already ended with %s returns that reason, alreadyEnded true",
+    (endReason) => {
+      expect(review({ impersonation: running({ endedAt: at(30_000), endReason }) })).toEqual({
+        active: false,
+        endReason,
+        alreadyEnded: true,
+      })
+    },
+  )
+
+  it("an ended row keeps its recorded reason even after expiry or revocation", () => {
+    const impersonation = running({ endedAt: at(30_000), endReason: "REPLACED" })
+    const ended = { active: false, endReason: "REPLACED", alreadyEnded: true }
+    expect(review({ impersonation, now: at(3600_000) })).toEqual(ended)
+    expect(review({ impersonation, actor: support({ status: "DISABLED" }) })).toEqual(ended)
+    expect(review({ impersonation, enabled: false })).toEqual(ended)
+  })
+
+  it("an ended row with no recorded reason counts as STOPPED", () => {
+    expect(review({ impersonation: running({ endedAt: at(30_000), endReason: null }) })).toEqual({
+      active: false,
+      endReason: "STOPPED",
+      alreadyEnded: true,
+    })
+  })
+
+  const actorRevoked = { active: false, endReason: "ACTOR_REVOKED", alreadyEnded: false }
+  const targetRevoked = { active: false, endReason: "TARGET_REVOKED", alreadyEnded: false }
+
+  it("actor demoted from SUPPORT to USER -> ACTOR_REVOKED", () => {
+    expect(review({ actor: user() })).toEqual(actorRevoked)
+  })
+
+  it("actor disabled -> ACTOR_REVOKED", () => {
+    expect(review({ actor: support({ status: "DISABLED" }) })).toEqual(actorRevoked)
+    expect(review({ actor: superadmin({ status: "DISABLED" }) })).toEqual(actorRevoked)
+  })
+
+  it("org admin lost their org role -> ACTOR_REVOKED", () => {
+    const subject = orgUser(ORG_1, "MEMBER")
+    expect(review({ actor: orgUser(ORG_1, "MEMBER"), subject })).toEqual(actorRevoked)
+    expect(review({ actor: user(), subject })).toEqual(actorRevoked)
+    // Still an admin, but of another organization only.
+    expect(review({ actor: orgUser(ORG_2, "ADMIN"), subject })).toEqual(actorRevoked)
+  })
+
+  it("org admin no longer outranks the subject -> ACTOR_REVOKED", () => {
+    expect(review({ actor: orgUser(ORG_1, "ADMIN"), subject: orgUser(ORG_1, "ADMIN") })).toEqual(
+      actorRevoked,
+    )
+  })
+
+  it("feature switched off (enabled false) -> ACTOR_REVOKED", () => {
+    expect(review({ enabled: false })).toEqual(actorRevoked)
+    expect(review({ actor: superadmin(), enabled: false })).toEqual(actorRevoked)
+  })
+
+  it("subject disabled -> TARGET_REVOKED", () => {
+    expect(review({ subject: user({ status: "DISABLED" }) })).toEqual(targetRevoked)
+    expect(review({ actor: superadmin(), subject: user({ status: "DISABLED" }) })).toEqual(
+      targetRevoked,
+    )
+  })
+
+  it("subject opted out -> TARGET_REVOKED", () => {
+    expect(review({ subject: user({ impersonationConsent: "NEVER" }) })).toEqual(targetRevoked)
+    expect(
+      review({
+        actor: orgUser(ORG_1, "OWNER"),
+        subject: orgUser(ORG_1, "MEMBER", { impersonationConsent: "NEVER" }),
+      }),
+    ).toEqual(targetRevoked)
+  })
+
+  it("does not read the clock: the same input gives the same answer", () => {
+    const now = new Date(expiresAt.getTime() - 1)
+    const actor = support()
+    const subject = user()
+    const first = reviewImpersonation({
+      impersonation: running(),
+      actor,
+      subject,
+      now,
+      enabled: true,
+    })
+    const second = reviewImpersonation({
+      impersonation: running(),
+      actor,
+      subject,
+      now,
+      enabled: true,
+    })
+    expect(first).toEqual({ active: true })
+    expect(second).toEqual(first)
+  })
+})
