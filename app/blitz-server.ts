@@ -16,5 +16,5 @@ export const { getBlitzContext, useAuthenticatedBlitzContext, invoke, withBlitzA
       }),
       RpcServerPlugin({ logging: { disablelevel: "debug" } }),
     ],
-    logger: BlitzLogger({ minLevel: process.env.NODE_ENV === "test" ? 5 : 3 }),
+    logger: BlitzLogger({ minLevel: 4 }), // warnings and errors only
   })

@@ -77,3 +77,29 @@ function tidyResponse(response: Response): Response {
   }
   return new Response(response.body, { status: response.status, headers })
 }
+
+/** Bad input: what was wrong, in words, for the person or the API client. */
+export class InputValidationError extends Error {
+  name = "InputValidationError"
+  statusCode = 400
+}
+
+const EXPECTED_STATUS = new Set([400, 401, 403, 404, 409, 422])
+
+/**
+ * Errors as RPC clients see them: validation failures list what was wrong, expected errors
+ * (status 4xx) pass through, anything else is logged and answered with a generic message.
+ */
+export function formatRpcError(error: Error & { statusCode?: number; issues?: unknown }): Error {
+  if (error.name === "ZodError" && Array.isArray(error.issues)) {
+    const issues = error.issues as Array<{ path: PropertyKey[]; message: string }>
+    const message = issues
+      .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+      .join("; ")
+    return new InputValidationError(message || "The input is not valid")
+  }
+  if (error.statusCode && EXPECTED_STATUS.has(error.statusCode)) return error
+  console.error(error)
+  const generic = new Error("Sorry, something went wrong on our side. Please try again.")
+  return Object.assign(generic, { name: "InternalServerError", statusCode: 500 })
+}

@@ -1,0 +1,65 @@
+"use client"
+import { invoke, useMutation } from "@blitzjs/rpc"
+import { useEffect, useState } from "react"
+import getCurrentUser, { type CurrentUser } from "app/users/queries/getCurrentUser"
+import stopImpersonating from "../mutations/stopImpersonating"
+
+function formatRemaining(ms: number): string {
+  const total = Math.max(0, Math.ceil(ms / 1000))
+  const minutes = Math.floor(total / 60)
+  const seconds = total % 60
+  return `${minutes}:${seconds.toString().padStart(2, "0")}`
+}
+
+/**
+ * Shown on every page while impersonating; it cannot be dismissed. The server ends the
+ * impersonation on its own at the time limit; this only counts down and then reloads.
+ */
+export function ImpersonatingUserNotice({ user }: { user: CurrentUser | null }) {
+  const [stop, { isPending: stopping }] = useMutation(stopImpersonating)
+  const [now, setNow] = useState(() => Date.now())
+  const expiresAt = user?.impersonationExpiresAt ? new Date(user.impersonationExpiresAt).getTime() : null
+  const remaining = expiresAt === null ? 0 : expiresAt - now
+
+  useEffect(() => {
+    if (expiresAt === null) return
+    const timer = setInterval(() => setNow(Date.now()), 1000)
+    return () => clearInterval(timer)
+  }, [expiresAt])
+
+  useEffect(() => {
+    if (expiresAt === null || remaining > 0) return
+    // Any request now returns the session to the admin (the server enforces the limit).
+    void invoke(getCurrentUser, null).finally(() => window.location.assign("/admin"))
+  }, [expiresAt, remaining])
+
+  if (!user?.impersonator) return null
+  return (
+    <div role="alert" className="impersonation-notice" aria-live="polite">
+      <p>
+        <strong>You are impersonating</strong> {user.name} ({user.email}).{" "}
+        <span>Signed in by {user.impersonator.name}.</span>{" "}
+        <span>Reason: {user.reason}.</span>{" "}
+        <span>{user.mode === "READ_WRITE" ? "Read-write" : "Read-only"}.</span>{" "}
+        <span>
+          Time left:{" "}
+          <time suppressHydrationWarning data-testid="impersonation-countdown">
+            {formatRemaining(remaining)}
+          </time>
+        </span>
+      </p>
+      <button
+        type="button"
+        disabled={stopping}
+        onClick={async () => {
+          await stop({}).catch(() => null)
+          window.location.assign("/admin")
+        }}
+      >
+        Stop impersonating
+      </button>
+    </div>
+  )
+}
+
+export default ImpersonatingUserNotice

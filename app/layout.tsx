@@ -1,0 +1,42 @@
+import type { Metadata } from "next"
+import Link from "next/link"
+import type { ReactNode } from "react"
+import { LogoutButton } from "app/auth/components/LogoutButton"
+import { BlitzProvider } from "app/blitz-client"
+import { ImpersonatingUserNotice } from "app/impersonation/components/ImpersonatingUserNotice"
+import { loadCurrentUser } from "app/users/currentUser"
+import "./globals.css"
+
+export const metadata: Metadata = { title: "Acme Support Console" }
+// Every page depends on the session cookie.
+export const dynamic = "force-dynamic"
+
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const user = await loadCurrentUser()
+  return (
+    <html lang="en">
+      <body>
+        <BlitzProvider>
+          <ImpersonatingUserNotice user={user} />
+          <header className="top-bar">
+            <nav aria-label="Main">
+              <Link href="/">Home</Link>
+              {user && <Link href="/account">Account</Link>}
+              {user && !user.impersonator && <Link href="/admin">Admin console</Link>}
+            </nav>
+            <div className="who">
+              {user ? (
+                <>
+                  <span>{user.email}</span> <LogoutButton />
+                </>
+              ) : (
+                <Link href="/login">Log in</Link>
+              )}
+            </div>
+          </header>
+          <main>{children}</main>
+        </BlitzProvider>
+      </body>
+    </html>
+  )
+}

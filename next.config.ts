@@ -1,0 +1,38 @@
+import crypto from "node:crypto"
+import fs from "node:fs"
+import path from "node:path"
+import { withBlitz } from "@blitzjs/next"
+import type { NextConfig } from "next"
+
+/**
+ * Blitz signs tokens with SESSION_SECRET_KEY and refuses to serve in production without it.
+ * For a local quickstart, a random key is generated once and kept in the git-ignored .data/
+ * folder, so sessions survive a restart; a real deployment sets the variable itself.
+ */
+function ensureSessionSecret() {
+  if (process.env.SESSION_SECRET_KEY) return
+  const file = path.join(process.cwd(), ".data", "session-secret")
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, crypto.randomBytes(32).toString("hex"), { mode: 0o600 })
+  }
+  process.env.SESSION_SECRET_KEY = fs.readFileSync(file, "utf8").trim()
+}
+ensureSessionSecret()
+
+const config: NextConfig = {
+  // Native addons and WASM/data files that must be loaded from node_modules, not bundled.
+  serverExternalPackages: [
+    "@electric-sql/pglite",
+    "pglite-prisma-adapter",
+    "pg",
+    "@prisma/adapter-pg",
+    "secure-password",
+    "sodium-native",
+  ],
+  experimental: { authInterrupts: true },
+  poweredByHeader: false,
+  reactStrictMode: true,
+}
+
+export default withBlitz(config)
