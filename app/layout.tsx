@@ -1,6 +1,7 @@
 import type { Metadata } from "next"
 import Link from "next/link"
 import type { ReactNode } from "react"
+import { adminConsoleAccess } from "app/admin/access"
 import { LogoutButton } from "app/auth/components/LogoutButton"
 import { BlitzProvider } from "app/blitz-client"
 import { ImpersonatingUserNotice } from "app/impersonation/components/ImpersonatingUserNotice"
@@ -13,6 +14,7 @@ export const dynamic = "force-dynamic"
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
   const user = await loadCurrentUser()
+  const showAdminLink = user ? (await adminConsoleAccess(user)).allowed : false
   return (
     <html lang="en">
       <body>
@@ -22,7 +24,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             <nav aria-label="Main">
               <Link href="/">Home</Link>
               {user && <Link href="/account">Account</Link>}
-              {user && !user.impersonator && <Link href="/admin">Admin console</Link>}
+              {showAdminLink && <Link href="/admin">Admin console</Link>}
             </nav>
             <div className="who">
               {user ? (

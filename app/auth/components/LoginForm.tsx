@@ -7,7 +7,7 @@ import login from "../mutations/login"
 import { Login } from "../schemas"
 
 export function LoginForm() {
-  const [loginMutation] = useMutation(login)
+  const [loginMutation] = useMutation(login, { throwOnError: false })
   return (
     <>
       <Form

@@ -3,7 +3,7 @@ import { useMutation } from "@blitzjs/rpc"
 import logout from "../mutations/logout"
 
 export function LogoutButton() {
-  const [logoutMutation, { isPending }] = useMutation(logout)
+  const [logoutMutation, { isPending }] = useMutation(logout, { throwOnError: false })
   return (
     <button
       type="button"

@@ -6,7 +6,7 @@ import signup from "../mutations/signup"
 import { Signup } from "../schemas"
 
 export function SignupForm() {
-  const [signupMutation] = useMutation(signup)
+  const [signupMutation] = useMutation(signup, { throwOnError: false })
   return (
     <Form
       schema={Signup}

@@ -16,7 +16,7 @@ function formatRemaining(ms: number): string {
  * impersonation on its own at the time limit; this only counts down and then reloads.
  */
 export function ImpersonatingUserNotice({ user }: { user: CurrentUser | null }) {
-  const [stop, { isPending: stopping }] = useMutation(stopImpersonating)
+  const [stop, { isPending: stopping }] = useMutation(stopImpersonating, { throwOnError: false })
   const [now, setNow] = useState(() => Date.now())
   const expiresAt = user?.impersonationExpiresAt ? new Date(user.impersonationExpiresAt).getTime() : null
   const remaining = expiresAt === null ? 0 : expiresAt - now

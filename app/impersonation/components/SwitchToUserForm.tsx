@@ -7,7 +7,7 @@ import { SwitchToUserForm as SwitchToUserSchema, switchFormToInput } from "../sc
 
 /** The Blitz recipe's "Switch to User" form, with a required reason. */
 export function SwitchToUserForm({ ttlMinutes }: { ttlMinutes: number }) {
-  const [impersonateUserMutation] = useMutation(impersonateUser)
+  const [impersonateUserMutation] = useMutation(impersonateUser, { throwOnError: false })
   return (
     <Form
       schema={SwitchToUserSchema}
