@@ -101,7 +101,12 @@ const opened = ((globalThis as { __pgliteByDir?: Map<string, OpenDatabase> }).__
 export function openEmbedded(dataDir: string): Promise<PGlite> {
   const existing = opened.get(dataDir)
   if (existing) return existing.pg
-  const release = dataDir === "memory://" ? () => {} : acquireDataDirLock(dataDir)
+  let release: () => void
+  try {
+    release = dataDir === "memory://" ? () => {} : acquireDataDirLock(dataDir)
+  } catch (error) {
+    return Promise.reject(error)
+  }
   const pg = (async () => {
     const { PGlite } = await import("@electric-sql/pglite")
     const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm")

@@ -26,7 +26,7 @@ export const ImpersonateUserInput = z
 export type ImpersonateUserInput = z.infer<typeof ImpersonateUserInput>
 
 /** Stop takes nothing: whom to return to comes from the server's Impersonation row only. */
-export const StopImpersonatingInput = z.object({}).strict().optional()
+export const StopImpersonatingInput = z.object({}).strict().nullish()
 
 /** The "Switch to User" form: one free-text field for an id or an email. */
 export const SwitchToUserForm = z.object({

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import db from "db"
 import { verifyAuditChain } from "app/audit/log"
 import { isUniqueViolation } from "app/core/errors"
@@ -87,6 +87,11 @@ function expireNow(impersonationId: number) {
     data: { expiresAt: new Date(Date.now() - 1000) },
   })
 }
+
+// Opening (and migrating) the database is slow on PGlite: do it in a hook, not in the first test.
+beforeAll(async () => {
+  await db.$queryRaw`SELECT 1`
+})
 
 describe("starting an impersonation", () => {
   it("switches the session to the target and records who is behind it", async () => {
@@ -314,6 +319,19 @@ describe("refusals, in words, through the real RPC", () => {
     )
   })
 
+  it("refuses a browser that is not signed in", async () => {
+    const target = await createUser({ label: "target" })
+    const counts = await rowCounts()
+    const res = await new TestBrowser().rpc("impersonateUser", {
+      userId: target.id,
+      reason: "anon",
+    })
+    expect(res.result).toBeNull()
+    expect(res.error?.name).toBe("AuthenticationError")
+    expect(await rowCounts()).toEqual(counts)
+    expect(await db.impersonation.count({ where: { subjectId: target.id } })).toBe(0)
+  })
+
   it("refuses a plain user", async () => {
     const plain = await createUser({ label: "plain" })
     const target = await createUser({ label: "target" })
@@ -512,6 +530,33 @@ describe("stopping", () => {
   })
 })
 
+describe("impersonation claims without a server row", () => {
+  it("signs out a session whose public data claims an impersonation the server never started", async () => {
+    const superadmin = await createUser({ label: "superadmin", role: "SUPERADMIN" })
+    const plain = await createUser({ label: "plain" })
+    const browser = await signIn(plain)
+    const handle = await handleOf(browser)
+    await db.session.update({
+      where: { handle },
+      data: {
+        publicData: JSON.stringify({
+          userId: plain.id,
+          role: "USER",
+          impersonatingFromUserId: superadmin.id,
+          impersonationId: 999_999,
+        }),
+      },
+    })
+    const counts = await rowCounts()
+
+    expect(await stop(browser)).toMatchObject({ status: "NOT_IMPERSONATING" })
+    expect(await currentUser(browser)).toBeNull()
+    expect(await db.session.findUnique({ where: { handle } })).toBeNull()
+    expect(await db.session.count({ where: { userId: superadmin.id } })).toBe(0)
+    expect(await rowCounts()).toEqual({ ...counts, sessions: counts.sessions - 1 })
+  })
+})
+
 describe("ending without a Stop press", () => {
   it("returns to the admin at the next page request once the time limit has passed", async () => {
     const support = await createUser({ label: "support", role: "SUPPORT" })
@@ -564,6 +609,31 @@ describe("ending without a Stop press", () => {
     expect(await endedEvents(row.id)).toHaveLength(1)
   })
 
+  it("ends an expired impersonation exactly once when requests arrive together", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const target = await createUser({ label: "target" })
+    const browser = await signIn(support)
+    const started = await impersonate(browser, target)
+    const handle = await handleOf(browser)
+    await expireNow(started.impersonationId)
+
+    const tabs = [browser, browser.clone(), browser.clone()]
+    const [rpc1, page, rpc2] = await Promise.all([
+      currentUser(tabs[0]!),
+      tabs[1]!.pageSession(),
+      currentUser(tabs[2]!),
+    ])
+    expect(rpc1?.id).toBe(support.id)
+    expect(rpc2?.id).toBe(support.id)
+    expect(page.userId).toBe(support.id)
+
+    const ended = await endedEvents(started.impersonationId)
+    expect(ended).toHaveLength(1)
+    expect(ended[0]?.details).toMatchObject({ endReason: "EXPIRED" })
+    const session = await db.session.findUniqueOrThrow({ where: { handle } })
+    expect(session).toMatchObject({ userId: support.id, impersonationId: null })
+  })
+
   it("returns to the admin, without a new audit row, when someone else ended it", async () => {
     const support = await createUser({ label: "support", role: "SUPPORT" })
     const target = await createUser({ label: "target" })
@@ -600,6 +670,23 @@ describe("ending without a Stop press", () => {
     const ended = await endedEvents(row.id)
     expect(ended).toHaveLength(1)
     expect(ended[0]?.details).toMatchObject({ endReason: "ACTOR_REVOKED" })
+  })
+
+  it("signs out when the admin's account is disabled", async () => {
+    const superadmin = await createUser({ label: "superadmin", role: "SUPERADMIN" })
+    const target = await createUser({ label: "target" })
+    const browser = await signIn(superadmin)
+    const started = await impersonate(browser, target)
+    await db.user.update({ where: { id: superadmin.id }, data: { status: "DISABLED" } })
+
+    expect((await browser.pageSession()).userId).toBeNull()
+    expect(await currentUser(browser)).toBeNull()
+    expect(await db.session.count({ where: { userId: { in: [superadmin.id, target.id] } } })).toBe(
+      0,
+    )
+    const row = await db.impersonation.findUniqueOrThrow({ where: { id: started.impersonationId } })
+    expect(row.endReason).toBe("ACTOR_REVOKED")
+    expect(await endedEvents(row.id)).toHaveLength(1)
   })
 
   it("returns to the admin when the target is disabled", async () => {
@@ -701,6 +788,39 @@ describe("one active impersonation per admin", () => {
     expect(error).not.toBeNull()
     expect(isUniqueViolation(error)).toBe(true)
     expect(await db.impersonation.count({ where: { actorId: support.id, endedAt: null } })).toBe(1)
+  })
+
+  it("keeps one active impersonation when the same admin starts two at once", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const first = await createUser({ label: "u1" })
+    const second = await createUser({ label: "u2" })
+    const browsers = [await signIn(support), await signIn(support)] as const
+
+    const results = await Promise.all([
+      browsers[0].rpc<Started>("impersonateUser", { userId: first.id, reason: "race 1" }),
+      browsers[1].rpc<Started>("impersonateUser", { userId: second.id, reason: "race 2" }),
+    ])
+
+    const rows = await db.impersonation.findMany({ where: { actorId: support.id } })
+    const active = rows.filter((row) => row.endedAt === null)
+    expect(active).toHaveLength(1)
+    for (const row of rows.filter((r) => r.endedAt !== null)) expect(row.endReason).toBe("REPLACED")
+    for (const [i, res] of results.entries()) {
+      const me = await currentUser(browsers[i]!)
+      if (res.error) {
+        // The loser of the race is told to try again and keeps its own session.
+        expect(res.error.code).toBe("CONCURRENT_START")
+        expect(me).toMatchObject({ id: support.id, impersonator: null })
+      } else if (res.result!.impersonationId === active[0]!.id) {
+        expect(me).toMatchObject({ id: res.result!.subject.id, impersonator: { id: support.id } })
+      } else {
+        expect(me).toMatchObject({ id: support.id, impersonator: null })
+      }
+    }
+    expect(results.filter((res) => res.error === null).length).toBeGreaterThanOrEqual(1)
+    const events = await auditEventsFor(rows.map((row) => row.id))
+    expect(events.filter((e) => e.action === "IMPERSONATION_STARTED")).toHaveLength(rows.length)
+    expect(events.filter((e) => e.action === "IMPERSONATION_ENDED")).toHaveLength(rows.length - 1)
   })
 })
 

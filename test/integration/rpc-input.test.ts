@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import db from "db"
 import { MAX_RPC_BODY_BYTES } from "app/core/rpcRoute"
 import { REASON_MAX_LENGTH } from "app/impersonation/schemas"
@@ -26,6 +26,11 @@ async function sessionSnapshot(browser: TestBrowser) {
   const row = page.$handle ? await db.session.findUnique({ where: { handle: page.$handle } }) : null
   return { handle: page.$handle, userId: page.userId, publicData: row?.publicData ?? null }
 }
+
+// Opening (and migrating) the database is slow on PGlite: do it in a hook, not in the first test.
+beforeAll(async () => {
+  await db.$queryRaw`SELECT 1`
+})
 
 describe("anti-CSRF: every mutation needs the header", () => {
   async function expectCsrfRefused(browser: TestBrowser, name: string, params: unknown) {

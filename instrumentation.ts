@@ -1,0 +1,18 @@
+/**
+ * Runs once when the server starts. On the embedded engine the server takes the data folder's
+ * lock (and migrates) now, not at its first query, so that a second process, or a second
+ * server, fails at once with a message naming the holder instead of racing it later.
+ */
+export async function register() {
+  if (process.env.NEXT_RUNTIME !== "nodejs") return
+  const { engineFromEnv, openEmbedded, describeEngine } = await import("db/engine")
+  const engine = engineFromEnv()
+  if (engine.kind !== "pglite") return
+  try {
+    await openEmbedded(engine.dataDir)
+    console.log(`Database: ${describeEngine(engine)}`)
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error)
+    process.exit(1)
+  }
+}
