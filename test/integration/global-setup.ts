@@ -1,5 +1,6 @@
 import type { TestProject } from "vitest/node"
 import { migratePostgres } from "db/migrate"
+import { createScratchDatabase } from "test/helpers/postgres"
 
 /**
  * TEST_DB_ENGINE picks the engine: "pglite" (default; each test file gets an in-memory
@@ -11,27 +12,13 @@ declare module "vitest" {
   }
 }
 
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-
 export default async function setup(project: TestProject) {
   if (process.env.TEST_DB_ENGINE !== "postgres") {
     project.provide("databaseUrl", null)
     return
   }
-  const { Client } = await import("pg")
-  const name = `impersonation_test_${process.pid}_${Date.now()}`
-  const admin = new Client({ connectionString: ADMIN_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE "${name}"`)
-  await admin.end()
-  const url = new URL(ADMIN_URL)
-  url.pathname = `/${name}`
-  await migratePostgres(url.toString())
-  project.provide("databaseUrl", url.toString())
-  return async () => {
-    const client = new Client({ connectionString: ADMIN_URL })
-    await client.connect()
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-    await client.end()
-  }
+  const database = await createScratchDatabase("impersonation_test")
+  await migratePostgres(database.url)
+  project.provide("databaseUrl", database.url)
+  return database.drop
 }

@@ -9,10 +9,10 @@ import {
   type Migration,
   type MigrationExecutor,
 } from "db/migrate"
+import { Client } from "pg"
+import { createScratchDatabase } from "test/helpers/postgres"
 
 /** applyMigrations on both engines: idempotent, refuses edited history, all-or-nothing. */
-
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
 function migration(name: string, sql: string): Migration {
   return { name, sql, checksum: crypto.createHash("sha256").update(sql).digest("hex") }
@@ -27,24 +27,14 @@ async function freshPglite(): Promise<Fresh> {
 }
 
 async function freshPostgres(): Promise<Fresh> {
-  const { Client } = await import("pg")
-  const name = `migrate_test_${process.pid}_${Date.now()}_${crypto.randomBytes(3).toString("hex")}`
-  const admin = new Client({ connectionString: ADMIN_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE "${name}"`)
-  await admin.end()
-  const url = new URL(ADMIN_URL)
-  url.pathname = `/${name}`
-  const client = new Client({ connectionString: url.toString() })
+  const database = await createScratchDatabase("migrate_test")
+  const client = new Client({ connectionString: database.url })
   await client.connect()
   return {
     executor: postgresExecutor(client),
     dispose: async () => {
       await client.end()
-      const dropper = new Client({ connectionString: ADMIN_URL })
-      await dropper.connect()
-      await dropper.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-      await dropper.end()
+      await database.drop()
     },
   }
 }
