@@ -5,6 +5,13 @@
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return
+  try {
+    // A bad setting stops the server now rather than failing every request later.
+    await import("app/core/serverConfig")
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error)
+    process.exit(1)
+  }
   const { engineFromEnv, openEmbedded, describeEngine } = await import("db/engine")
   const engine = engineFromEnv()
   if (engine.kind !== "pglite") return

@@ -81,7 +81,15 @@ export function acquireDataDirLock(dataDir: string): () => void {
     } catch {
       holder = null // half-written or vanished: treat as stale
     }
-    if (holder && holder.pid !== process.pid && holder.host === me.host && isAlive(holder.pid)) {
+    if (holder && holder.host !== me.host) {
+      // A process on another machine (a shared volume) cannot be checked for liveness.
+      throw new EmbeddedDatabaseInUseError(
+        `The embedded database in ${dataDir} is locked by process ${holder.pid} on host ` +
+          `"${holder.host}" ("${holder.command}", since ${holder.startedAt}). If that process is ` +
+          `gone, delete ${lockPath}; or set DATABASE_URL to use a PostgreSQL server.`,
+      )
+    }
+    if (holder && holder.pid !== process.pid && isAlive(holder.pid)) {
       throw new EmbeddedDatabaseInUseError(
         `The embedded database in ${dataDir} is in use by process ${holder.pid} ` +
           `("${holder.command}", since ${holder.startedAt}). Only one process may open it at a ` +

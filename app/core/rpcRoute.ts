@@ -1,3 +1,4 @@
+import { cookiePrefix } from "blitz.config"
 import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
 
 type RouteHandler = (request: Request, segment: { params: Promise<{ blitz?: string[] }> }) => Promise<Response>
@@ -21,6 +22,12 @@ export function handleRpcRequest(handler: RouteHandler): RouteHandler {
       return jsonError(413, "PayloadTooLargeError", "The request body is too large")
     }
     if (request.method === "POST") {
+      // Browsers cannot send application/json cross-site without a CORS preflight (which this
+      // route never grants), so a cookieless request, which Blitz lets through without the
+      // anti-CSRF header (login, signup), still cannot be forged from another site.
+      if (!request.headers.get("content-type")?.toLowerCase().startsWith("application/json")) {
+        return jsonError(415, "UnsupportedMediaTypeError", "Send the request body as application/json")
+      }
       const body = await request.clone().text()
       if (body.length > MAX_RPC_BODY_BYTES) {
         return jsonError(413, "PayloadTooLargeError", "The request body is too large")
@@ -42,7 +49,16 @@ export function handleRpcRequest(handler: RouteHandler): RouteHandler {
         return jsonError(403, name, "The anti-CSRF token is missing or does not match; reload the page")
       }
       if (name === "AuthenticationError") {
-        return jsonError(401, name, "The session cookie is invalid; sign in again")
+        // An unreadable session cookie would otherwise lock the browser out: clear it.
+        const response = jsonError(401, name, "The session cookie is invalid; sign in again")
+        response.headers.append(
+          "set-cookie",
+          `${cookiePrefix}_sSessionToken=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax`,
+        )
+        return response
+      }
+      if ((error as Error)?.message?.startsWith("No resolver for path")) {
+        return jsonError(404, "NotFoundError", "No such RPC resolver")
       }
       throw error
     }

@@ -95,33 +95,33 @@ async function returnSessionToActor(
 /**
  * Ends an impersonation once: the first caller records the audit event, later callers
  * (a concurrent request, a second Stop) change nothing. Returns whether this call ended it.
+ * Pass `tx` to make it part of a larger transaction.
  */
 export async function endImpersonation(
   impersonationId: number,
   endReason: EndReason,
-  { endedById, now = new Date() }: { endedById: number | null; now?: Date },
+  { endedById, now = new Date(), tx }: { endedById: number | null; now?: Date; tx?: Prisma.TransactionClient },
 ): Promise<boolean> {
-  return db.$transaction(async (tx) => {
-    const { count } = await tx.impersonation.updateMany({
-      where: { id: impersonationId, endedAt: null },
-      data: { endedAt: now, endReason, endedById },
-    })
-    if (count === 0) return false
-    const row = await tx.impersonation.findUniqueOrThrow({ where: { id: impersonationId } })
-    await recordAuditEvent(
-      tx,
-      {
-        action: "IMPERSONATION_ENDED",
-        actorId: row.actorId,
-        subjectId: row.subjectId,
-        impersonationId: row.id,
-        organizationId: row.organizationId,
-        details: { endReason, endedById, reason: row.reason, mode: row.mode },
-      },
-      now,
-    )
-    return true
+  if (!tx) return db.$transaction((inner) => endImpersonation(impersonationId, endReason, { endedById, now, tx: inner }))
+  const { count } = await tx.impersonation.updateMany({
+    where: { id: impersonationId, endedAt: null },
+    data: { endedAt: now, endReason, endedById },
   })
+  if (count === 0) return false
+  const row = await tx.impersonation.findUniqueOrThrow({ where: { id: impersonationId } })
+  await recordAuditEvent(
+    tx,
+    {
+      action: "IMPERSONATION_ENDED",
+      actorId: row.actorId,
+      subjectId: row.subjectId,
+      impersonationId: row.id,
+      organizationId: row.organizationId,
+      details: { endReason, endedById, reason: row.reason, mode: row.mode },
+    },
+    now,
+  )
+  return true
 }
 
 /** The impersonation the server has on record for this session handle, if any. */

@@ -448,6 +448,18 @@ describe("decideImpersonationStart: organization admins", () => {
     )
   })
 
+  it("an org admin gets the same answer for a missing user as for an outsider (no enumeration)", () => {
+    const owner = orgUser(ORG_1, "OWNER")
+    const missing = decideImpersonationStart(request(owner, null))
+    const outsiderStaff = decideImpersonationStart(request(owner, superadmin()))
+    const outsiderDisabled = decideImpersonationStart(
+      request(owner, orgUser(ORG_2, "MEMBER", { status: "DISABLED" })),
+    )
+    expectRefused(missing, "NOT_SAME_ORG")
+    expect(outsiderStaff).toEqual(missing)
+    expect(outsiderDisabled).toEqual(missing)
+  })
+
   it("org admin -> platform staff in their org is refused TARGET_PRIVILEGED", () => {
     const actor = orgUser(ORG_1, "OWNER")
     const staff = support({ memberships: [member(ORG_1, "MEMBER")] })

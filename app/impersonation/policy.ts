@@ -61,6 +61,12 @@ function orgRolesWithPermission(user: PolicyUser) {
   return user.memberships.filter((m) => ORG_ROLE_PERMISSIONS[m.role].includes(IMPERSONATE_PERMISSION))
 }
 
+function sharesAdministeredOrganization(actor: PolicyUser, target: PolicyUser | null): boolean {
+  return orgRolesWithPermission(actor).some((mine) =>
+    target?.memberships.some((theirs) => theirs.organizationId === mine.organizationId),
+  )
+}
+
 /** Whether the user holds any right to impersonate (platform staff or an org admin). */
 export function holdsImpersonationPermission(user: PolicyUser): boolean {
   return user.role !== "USER" || orgRolesWithPermission(user).length > 0
@@ -109,6 +115,11 @@ export function decideImpersonationStart(request: StartRequest): StartDecision {
   if (actor.status !== "ACTIVE") return refuse("ACTOR_INACTIVE")
   if (!holdsImpersonationPermission(actor)) return refuse("NO_PERMISSION")
   if (request.reason.trim().length === 0) return refuse("REASON_REQUIRED")
+  // Organization admins learn nothing about people outside their organizations: a missing
+  // user and an outsider get the same answer.
+  if (actor.role === "USER" && !sharesAdministeredOrganization(actor, target)) {
+    return refuse("NOT_SAME_ORG")
+  }
   if (!target) return refuse("TARGET_NOT_FOUND")
   if (target.id === actor.id) return refuse("SELF")
   const found = findGrant(actor, target)

@@ -71,8 +71,12 @@ export class TestBrowser {
   }
 
   /** POST /api/rpc/<name> with a raw JSON body, as a client would send it. */
-  async rpcRaw(name: string, body: string, { csrf = true } = {}): Promise<RpcResponse & { raw: Response }> {
-    const headers = new Headers({ "content-type": "application/json", "user-agent": "vitest-browser" })
+  async rpcRaw(
+    name: string,
+    body: string,
+    { csrf = true, contentType = "application/json" } = {},
+  ): Promise<RpcResponse & { raw: Response }> {
+    const headers = new Headers({ "content-type": contentType, "user-agent": "vitest-browser" })
     if (this.cookies.size) headers.set("cookie", this.cookieHeader())
     const antiCsrf = this.cookies.get(COOKIE.antiCsrf)
     if (csrf && antiCsrf) headers.set("anti-csrf", antiCsrf)

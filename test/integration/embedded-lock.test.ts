@@ -119,6 +119,14 @@ describe.skipIf(process.env.TEST_DB_ENGINE === "postgres")("embedded database fo
     expect(fs.existsSync(`${dataDir}.lock`)).toBe(false)
   })
 
+  it("never takes over a lock written on another host (a shared volume)", async () => {
+    const dataDir = path.join(tmpRoot, "other-host")
+    const lock = { pid: 1, command: "next start", startedAt: new Date(0).toISOString(), host: "elsewhere" }
+    fs.writeFileSync(`${dataDir}.lock`, JSON.stringify(lock))
+    await expect(open(dataDir)).rejects.toThrow(/locked by process 1 on host "elsewhere"/)
+    expect(readLock(dataDir)).toEqual(lock)
+  })
+
   it("takes over a stale lock left by a process that died", async () => {
     const dataDir = path.join(tmpRoot, "stale")
     const pid = await deadPid()

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import db from "db"
 import { MAX_RPC_BODY_BYTES } from "app/core/rpcRoute"
 import { REASON_MAX_LENGTH } from "app/impersonation/schemas"
-import { TestBrowser } from "test/helpers/browser"
+import { COOKIE, TestBrowser } from "test/helpers/browser"
 import { PASSWORD, createUser, rowCounts, uniqueTag } from "test/helpers/fixtures"
 
 type Person = { id: number; email: string }
@@ -227,6 +227,38 @@ describe("impersonateUser input validation", () => {
     expect(await rowCounts()).toEqual(counts)
     expect(await sessionSnapshot(browser)).toEqual(session)
     expect(await db.impersonation.count({ where: { actorId: support.id } })).toBe(0)
+  })
+})
+
+describe("requests a browser would not send", () => {
+  it("refuses a cookieless login that is not application/json (a cross-site form post)", async () => {
+    const user = await createUser({ label: "csrf-login" })
+    const browser = new TestBrowser()
+    const counts = await rowCounts()
+    const body = JSON.stringify({ params: { email: user.email, password: PASSWORD }, meta: {} })
+    const res = await browser.rpcRaw("login", body, { contentType: "text/plain" })
+    expect(res.status).toBe(415)
+    expect(res.error?.name).toBe("UnsupportedMediaTypeError")
+    expect(browser.cookies.size).toBe(0)
+    expect(await rowCounts()).toEqual(counts)
+  })
+
+  it("answers an unknown resolver with a JSON 404", async () => {
+    const res = await new TestBrowser().rpc("dropAllTables", {})
+    expect(res.status).toBe(404)
+    expect(res.error).toMatchObject({ name: "NotFoundError", message: "No such RPC resolver" })
+  })
+
+  it("clears an unreadable session cookie instead of locking the browser out", async () => {
+    const user = await createUser({ label: "bad-cookie" })
+    const browser = new TestBrowser()
+    browser.cookies.set(COOKIE.session, "not-a-session-token")
+    const first = await browser.rpc("login", { email: user.email, password: PASSWORD })
+    expect(first.status).toBe(401)
+    expect(browser.cookies.has(COOKIE.session)).toBe(false)
+    const second = await browser.rpc("login", { email: user.email, password: PASSWORD })
+    expect(second.error).toBeNull()
+    expect(await whoAmI(browser)).toMatchObject({ id: user.id })
   })
 })
 

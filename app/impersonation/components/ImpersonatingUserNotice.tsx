@@ -40,7 +40,6 @@ export function ImpersonatingUserNotice({ user }: { user: CurrentUser | null }) 
         <strong>You are impersonating</strong> {user.name} ({user.email}).{" "}
         <span>Signed in by {user.impersonator.name}.</span>{" "}
         <span>Reason: {user.reason}.</span>{" "}
-        <span>{user.mode === "READ_WRITE" ? "Read-write" : "Read-only"}.</span>{" "}
         <span>
           Time left:{" "}
           <time suppressHydrationWarning data-testid="impersonation-countdown">

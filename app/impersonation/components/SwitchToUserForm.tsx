@@ -31,7 +31,7 @@ export function SwitchToUserForm({ ttlMinutes }: { ttlMinutes: number }) {
         multiline
       />
       <p className="hint">
-        Read-only, for {ttlMinutes} minutes at most. All actions are logged.
+        The session lasts {ttlMinutes} minutes at most and cannot be extended. All actions are logged.
       </p>
     </Form>
   )

@@ -3,7 +3,7 @@ import db from "db"
 import { recordAuditEvent } from "app/audit/log"
 import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
-import { findSessionImpersonation, toPolicyUser } from "../guard"
+import { endImpersonation, findSessionImpersonation, toPolicyUser } from "../guard"
 import { decideImpersonationStart, impersonationExpiresAt, type Grant } from "../policy"
 import { ImpersonateUserInput } from "../schemas"
 
@@ -24,23 +24,13 @@ async function startImpersonation(args: {
   return db.$transaction(async (tx) => {
     const previous = await tx.impersonation.findMany({ where: { actorId, endedAt: null } })
     for (const row of previous) {
-      const endReason = row.expiresAt <= now ? "EXPIRED" : "REPLACED"
-      await tx.impersonation.update({
-        where: { id: row.id },
-        data: { endedAt: now, endReason, endedById: actorId },
-      })
-      await recordAuditEvent(
-        tx,
-        {
-          action: "IMPERSONATION_ENDED",
-          actorId,
-          subjectId: row.subjectId,
-          impersonationId: row.id,
-          organizationId: row.organizationId,
-          details: { endReason, endedById: actorId, reason: row.reason, mode: row.mode },
-        },
+      const expired = row.expiresAt <= now
+      // Conditional inside endImpersonation: a Stop or expiry that won the race is kept as is.
+      await endImpersonation(row.id, expired ? "EXPIRED" : "REPLACED", {
+        endedById: expired ? null : actorId,
         now,
-      )
+        tx,
+      })
     }
     const organizationId = grant.kind === "ORGANIZATION" ? grant.organizationId : null
     const impersonation = await tx.impersonation.create({
