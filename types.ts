@@ -12,6 +12,8 @@ declare module "@blitzjs/auth" {
       impersonationId?: number
       /** ISO timestamp; for display only, the server reads the Impersonation row. */
       impersonationExpiresAt?: string
+      /** Set by the guard when an impersonation ended on its own; the next RPC rotates it. */
+      returnedFromImpersonation?: true
     }
   }
 }

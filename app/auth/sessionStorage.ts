@@ -8,6 +8,11 @@ function impersonationIdOf(publicData: string | null | undefined): number | null
   return typeof id === "number" ? id : null
 }
 
+async function isReturnedSession(handle: string): Promise<boolean> {
+  const row = await db.session.findUnique({ where: { handle }, select: { publicData: true } })
+  return row?.publicData ? Boolean(JSON.parse(row.publicData).returnedFromImpersonation) : false
+}
+
 /**
  * Blitz session storage on Prisma. Like Blitz's PrismaStorage, except that reads go through
  * the impersonation guard, an impersonation session is linked to its Impersonation row, and a
@@ -27,6 +32,9 @@ export const sessionStorage = {
     }),
   updateSession: async (handle: string, session: Partial<SessionModel>) => {
     const { userId: _ignored, ...fields } = session
+    // Blitz's rolling renewal must not extend a session handed back by the guard: it lives
+    // only until the next RPC rotates it (see rotateReturnedSession).
+    if (fields.expiresAt && (await isReturnedSession(handle))) delete fields.expiresAt
     await db.session.updateMany({ where: { handle }, data: fields })
     return (await db.session.findUnique({ where: { handle } })) ?? undefined
   },

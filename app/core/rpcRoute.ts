@@ -1,7 +1,12 @@
+import { getSession, type SessionContext } from "@blitzjs/auth"
+import type { Ctx } from "blitz"
 import { cookiePrefix } from "blitz.config"
+import { rotateReturnedSession } from "app/impersonation/guard"
 import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
 
-type RouteHandler = (request: Request, segment: { params: Promise<{ blitz?: string[] }> }) => Promise<Response>
+type Segment = { params: Promise<{ blitz?: string[] }> }
+type RouteHandler = (request: Request, segment: Segment) => Promise<Response>
+type RpcHandler = (request: Request, segment: Segment, ctx: Ctx) => Promise<Response>
 
 /** Requests above this size are refused before any parsing (resolver inputs are small). */
 export const MAX_RPC_BODY_BYTES = 64 * 1024
@@ -11,11 +16,13 @@ function jsonError(status: number, name: string, message: string) {
 }
 
 /**
- * Wraps Blitz's App Router RPC handler: the anti-CSRF and session-token failures that Blitz
- * leaves as a 500 become a 403/401 with a JSON error, oversized or non-JSON bodies a 413/400,
- * and each request's IP and user agent are made available to the audit log.
+ * Serves Blitz's App Router RPC handler in place of `withBlitzAuth`: it resolves the session
+ * (through the impersonation guard) and rotates one the guard handed back to an admin; the
+ * anti-CSRF and session-token failures that Blitz leaves as a 500 become a 403/401 with a
+ * JSON error, oversized or non-JSON bodies a 413/400; each request's IP and user agent are
+ * made available to the audit log.
  */
-export function handleRpcRequest(handler: RouteHandler): RouteHandler {
+export function handleRpcRequest(handler: RpcHandler): RouteHandler {
   return async (request, segment) => {
     const declaredLength = Number(request.headers.get("content-length") ?? 0)
     if (declaredLength > MAX_RPC_BODY_BYTES) {
@@ -39,9 +46,14 @@ export function handleRpcRequest(handler: RouteHandler): RouteHandler {
       }
     }
     try {
-      const response = await runWithRequestMeta(requestMetaFromHeaders(request.headers), () =>
-        handler(request, segment),
-      )
+      const response = await runWithRequestMeta(requestMetaFromHeaders(request.headers), async () => {
+        const session = await getSession(request)
+        await rotateReturnedSession(session)
+        // Blitz's withBlitzAuth passes only the session as well.
+        const result = await handler(request, segment, { session } as Ctx)
+        ;(session as SessionContext & { setSession(response: Response): void }).setSession(result)
+        return result
+      })
       return tidyResponse(response)
     } catch (error) {
       const name = (error as Error)?.name
@@ -75,7 +87,7 @@ export function splitSetCookie(value: string): string[] {
 
 /**
  * Blitz appends its cookies comma-joined (and twice: once from the RPC handler, once from
- * withBlitzAuth), a literal `set-cookie: null`, and answers JSON as text/plain.
+ * this route), a literal `set-cookie: null`, and answers JSON as text/plain.
  */
 function tidyResponse(response: Response): Response {
   const headers = new Headers()

@@ -1,3 +1,4 @@
+import type { PublicData, SessionContext } from "@blitzjs/auth"
 import db, { Prisma, type User } from "db"
 import { recordAuditEvent } from "app/audit/log"
 import { serverConfig } from "app/core/serverConfig"
@@ -67,29 +68,52 @@ export async function loadSessionForRequest(handle: string, now = new Date()): P
   if (!review.alreadyEnded) {
     await endImpersonation(impersonation.id, review.endReason, { endedById: null, now })
   }
-  return returnSessionToActor(handle, impersonation.id, actor)
+  return returnSessionToActor(handle, impersonation.id, actor, now)
 }
+
+/** How long a session handed back to the admin may be used before it is rotated. */
+export const RETURNED_SESSION_MAX_MS = 5 * 60_000
 
 /**
  * After an impersonation ends without a Stop press, the same browser session becomes the
- * admin's own again, as recorded on the Impersonation row, or is signed out (rule 6).
+ * admin's own again, as recorded on the Impersonation row, or is signed out (rule 6). The
+ * impersonation's token must not become a long-lived admin credential, so the handed-back
+ * session expires within minutes unless the next RPC rotates it (`rotateReturnedSession`).
  */
 async function returnSessionToActor(
   handle: string,
   impersonationId: number,
   actor: PolicyUser,
+  now: Date,
 ): Promise<SessionRow | null> {
   if (!mayReturnToActor(actor)) {
     await db.session.deleteMany({ where: { handle } })
     return null
   }
-  const publicData = JSON.stringify({ userId: actor.id, role: actor.role })
+  const publicData = JSON.stringify({
+    userId: actor.id,
+    role: actor.role,
+    returnedFromImpersonation: true,
+  })
   // Conditional on the link so two concurrent requests cannot rewrite an already-new session.
   await db.session.updateMany({
     where: { handle, impersonationId },
-    data: { userId: actor.id, impersonationId: null, publicData },
+    data: {
+      userId: actor.id,
+      impersonationId: null,
+      publicData,
+      expiresAt: new Date(now.getTime() + RETURNED_SESSION_MAX_MS),
+    },
   })
   return db.session.findUnique({ where: { handle } })
+}
+
+/** Replaces a handed-back session with a fresh one (new handle and tokens) for the admin. */
+export async function rotateReturnedSession(session: SessionContext): Promise<void> {
+  const { userId, role, returnedFromImpersonation } = session.$publicData as PublicData
+  if (!returnedFromImpersonation || !userId) return
+  await session.$revoke()
+  await session.$create({ userId, role })
 }
 
 /**

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import db from "db"
 import { verifyAuditChain } from "app/audit/log"
 import { isUniqueViolation } from "app/core/errors"
+import { RETURNED_SESSION_MAX_MS } from "app/impersonation/guard"
 import type { StopResult } from "app/impersonation/mutations/stopImpersonating"
 import type { CurrentUser } from "app/users/queries/getCurrentUser"
 import { COOKIE, TestBrowser } from "test/helpers/browser"
@@ -567,7 +568,12 @@ describe("ending without a Stop press", () => {
 
     const page = await browser.pageSession()
     expect(page.userId).toBe(support.id)
-    expect(page.$publicData).toEqual({ userId: support.id, role: "SUPPORT" })
+    // Handed back, but marked so that the impersonation's token is rotated at the next RPC.
+    expect(page.$publicData).toEqual({
+      userId: support.id,
+      role: "SUPPORT",
+      returnedFromImpersonation: true,
+    })
     for (const field of IMPERSONATION_FIELDS) expect(page.$publicData).not.toHaveProperty(field)
 
     const row = await db.impersonation.findUniqueOrThrow({ where: { id: started.impersonationId } })
@@ -575,14 +581,29 @@ describe("ending without a Stop press", () => {
     expect(row).toMatchObject({ endReason: "EXPIRED", endedById: null })
     const session = await db.session.findUniqueOrThrow({ where: { handle: page.$handle! } })
     expect(session).toMatchObject({ userId: support.id, impersonationId: null })
+    // The handed-back session cannot outlive a few minutes, even with page loads renewing it.
+    const limit = Date.now() + RETURNED_SESSION_MAX_MS + 1000
+    expect(session.expiresAt!.getTime()).toBeLessThanOrEqual(limit)
+    const renewed = await browser.pageSession()
+    expect(renewed.$handle).toBe(page.$handle)
+    const afterPage = await db.session.findUniqueOrThrow({ where: { handle: page.$handle! } })
+    expect(afterPage.expiresAt!.getTime()).toBeLessThanOrEqual(limit)
 
     const ended = await endedEvents(row.id)
     expect(ended).toHaveLength(1)
     expect(ended[0]).toMatchObject({ actorId: support.id, subjectId: target.id })
     expect(ended[0]?.details).toMatchObject({ endReason: "EXPIRED" })
 
-    expect((await browser.pageSession()).userId).toBe(support.id)
+    // The next RPC replaces the impersonation's token with a fresh admin session.
+    const stolen = browser.clone()
     expect(await currentUser(browser)).toMatchObject({ id: support.id, impersonator: null })
+    const rotated = await handleOf(browser)
+    expect(rotated).not.toBe(page.$handle)
+    expect(await db.session.findUnique({ where: { handle: page.$handle! } })).toBeNull()
+    expect((await db.session.findUniqueOrThrow({ where: { handle: rotated } })).publicData).toBe(
+      JSON.stringify({ userId: support.id, role: "SUPPORT" }),
+    )
+    expect(await currentUser(stolen)).toBeNull()
     expect(await endedEvents(row.id)).toHaveLength(1)
   })
 
@@ -630,8 +651,12 @@ describe("ending without a Stop press", () => {
     const ended = await endedEvents(started.impersonationId)
     expect(ended).toHaveLength(1)
     expect(ended[0]?.details).toMatchObject({ endReason: "EXPIRED" })
-    const session = await db.session.findUniqueOrThrow({ where: { handle } })
-    expect(session).toMatchObject({ userId: support.id, impersonationId: null })
+    // The RPCs rotated the impersonation's handle away; whatever replaced it is the admin's.
+    expect(await db.session.findUnique({ where: { handle } })).toBeNull()
+    for (const tab of [tabs[0]!, tabs[2]!]) {
+      const row = await db.session.findUniqueOrThrow({ where: { handle: await handleOf(tab) } })
+      expect(row).toMatchObject({ userId: support.id, impersonationId: null })
+    }
   })
 
   it("returns to the admin, without a new audit row, when someone else ended it", async () => {

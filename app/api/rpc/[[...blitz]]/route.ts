@@ -1,8 +1,8 @@
 import { rpcAppHandler } from "@blitzjs/rpc"
-import { withBlitzAuth } from "app/blitz-server"
+import "app/blitz-server" // installs Blitz's session configuration
 import { formatRpcError, handleRpcRequest } from "app/core/rpcRoute"
 
-const blitzRpc = withBlitzAuth(rpcAppHandler({ formatError: formatRpcError }))
+const blitzRpc = rpcAppHandler({ formatError: formatRpcError })
 
 export const POST = handleRpcRequest(blitzRpc.POST)
 export const GET = handleRpcRequest(blitzRpc.GET)
