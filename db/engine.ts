@@ -35,7 +35,7 @@ export class EmbeddedDatabaseInUseError extends Error {
   name = "EmbeddedDatabaseInUseError"
 }
 
-type LockHolder = { pid: number; command: string; startedAt: string; host: string }
+export type LockHolder = { pid: number; command: string; startedAt: string; host: string }
 
 function isAlive(pid: number): boolean {
   try {
@@ -96,12 +96,42 @@ export function acquireDataDirLock(dataDir: string): () => void {
           "time: stop that process first, or set DATABASE_URL to use a PostgreSQL server.",
       )
     }
-    fs.rmSync(lockPath, { force: true })
+    takeOverStaleLock(lockPath, holder)
   }
   throw new EmbeddedDatabaseInUseError(`Could not take the lock ${lockPath}; try again.`)
 }
 
 type OpenDatabase = { pg: Promise<PGlite>; release: () => void }
+/**
+ * Removes a stale lock without a window in which a lock just taken by another process could be
+ * deleted: the file is moved aside atomically, and put back if it turns out not to be the stale
+ * one this process looked at.
+ */
+export function takeOverStaleLock(lockPath: string, stale: LockHolder | null) {
+  const aside = `${lockPath}.stale-${process.pid}`
+  try {
+    fs.renameSync(lockPath, aside)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return // someone else took it over
+    throw error
+  }
+  let moved: LockHolder | null = null
+  try {
+    moved = JSON.parse(fs.readFileSync(aside, "utf8")) as LockHolder
+  } catch {
+    moved = null
+  }
+  const same = stale === null ? moved === null : moved?.pid === stale.pid && moved.startedAt === stale.startedAt
+  if (!same) {
+    try {
+      fs.linkSync(aside, lockPath) // restore the fresh lock unless yet another one appeared
+    } catch {
+      // a lock exists again; the next attempt reads it
+    }
+  }
+  fs.rmSync(aside, { force: true })
+}
+
 const opened = ((globalThis as { __pgliteByDir?: Map<string, OpenDatabase> }).__pgliteByDir ??=
   new Map())
 

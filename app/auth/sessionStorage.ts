@@ -1,6 +1,6 @@
 import type { SessionModel } from "@blitzjs/auth"
 import db from "db"
-import { loadSessionForRequest } from "app/impersonation/guard"
+import { endImpersonation, loadSessionForRequest } from "app/impersonation/guard"
 
 function impersonationIdOf(publicData: string | null | undefined): number | null {
   if (!publicData) return null
@@ -39,6 +39,11 @@ export const sessionStorage = {
     return (await db.session.findUnique({ where: { handle } })) ?? undefined
   },
   deleteSession: async (handle: string) => {
+    // Revoking an impersonation session by any path (e.g. Blitz's $revokeAll) ends it on record.
+    const linked = await db.session.findUnique({ where: { handle }, select: { impersonationId: true } })
+    if (linked?.impersonationId) {
+      await endImpersonation(linked.impersonationId, "SIGNED_OUT", { endedById: null })
+    }
     await db.session.deleteMany({ where: { handle } })
     return undefined
   },

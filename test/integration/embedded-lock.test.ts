@@ -3,7 +3,7 @@ import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { EmbeddedDatabaseInUseError, closeEmbedded, openEmbedded } from "db/engine"
+import { EmbeddedDatabaseInUseError, closeEmbedded, openEmbedded, takeOverStaleLock } from "db/engine"
 
 /**
  * The embedded engine allows one process per data folder (DESIGN.md, Storage engines): a second
@@ -125,6 +125,20 @@ describe.skipIf(process.env.TEST_DB_ENGINE === "postgres")("embedded database fo
     fs.writeFileSync(`${dataDir}.lock`, JSON.stringify(lock))
     await expect(open(dataDir)).rejects.toThrow(/locked by process 1 on host "elsewhere"/)
     expect(readLock(dataDir)).toEqual(lock)
+  })
+
+  it("a takeover never deletes a lock that another process took in the meantime", () => {
+    const lockPath = path.join(tmpRoot, "race.lock")
+    const stale = { pid: 1, command: "crashed", startedAt: new Date(0).toISOString(), host: os.hostname() }
+    const fresh = { ...stale, pid: process.pid, command: "newer", startedAt: new Date().toISOString() }
+    // This process read `stale`, but by the time it acts another process has replaced it.
+    fs.writeFileSync(lockPath, JSON.stringify(fresh))
+    takeOverStaleLock(lockPath, stale)
+    expect(JSON.parse(fs.readFileSync(lockPath, "utf8"))).toEqual(fresh)
+    // And the stale lock it did read is removed.
+    fs.writeFileSync(lockPath, JSON.stringify(stale))
+    takeOverStaleLock(lockPath, stale)
+    expect(fs.existsSync(lockPath)).toBe(false)
   })
 
   it("takes over a stale lock left by a process that died", async () => {

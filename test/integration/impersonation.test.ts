@@ -748,6 +748,25 @@ describe("ending without a Stop press", () => {
     expect(ended[0]?.details).toMatchObject({ endReason: "SIGNED_OUT" })
   })
 
+  it("ends the impersonation on record when Blitz revokes the user's sessions ($revokeAll)", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const target = await createUser({ label: "target" })
+    const browser = await signIn(support)
+    const started = await impersonate(browser, target)
+    const handle = await handleOf(browser)
+
+    // Sign the subject out everywhere, as an account-security action would.
+    const session = await browser.pageSession()
+    await session.$revokeAll()
+
+    expect(await db.session.findUnique({ where: { handle } })).toBeNull()
+    const row = await db.impersonation.findUniqueOrThrow({ where: { id: started.impersonationId } })
+    expect(row).toMatchObject({ endReason: "SIGNED_OUT", endedById: null })
+    const ended = await endedEvents(row.id)
+    expect(ended).toHaveLength(1)
+    expect(ended[0]?.details).toMatchObject({ endReason: "SIGNED_OUT" })
+  })
+
   it("ends the impersonation as SIGNED_OUT when someone signs in over it", async () => {
     const support = await createUser({ label: "support", role: "SUPPORT" })
     const target = await createUser({ label: "target" })
