@@ -1,5 +1,5 @@
 import db from "db"
-import { toPolicyUser } from "app/impersonation/guard"
+import { toPolicyUser, userForPolicy } from "app/impersonation/guard"
 import { holdsImpersonationPermission } from "app/impersonation/policy"
 import type { CurrentUser } from "app/users/queries/getCurrentUser"
 
@@ -10,10 +10,7 @@ export async function adminConsoleAccess(user: CurrentUser): Promise<AdminConsol
   if (user.impersonator) {
     return { allowed: false, message: "The admin console is not available while impersonating." }
   }
-  const row = await db.user.findUnique({
-    where: { id: user.id },
-    include: { memberships: { select: { organizationId: true, role: true } } },
-  })
+  const row = await db.user.findUnique({ where: { id: user.id }, ...userForPolicy })
   if (!row || row.status !== "ACTIVE" || !holdsImpersonationPermission(toPolicyUser(row))) {
     return { allowed: false, message: "You do not have access to the admin console." }
   }

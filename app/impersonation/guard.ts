@@ -10,7 +10,10 @@ import { mayReturnToActor, reviewImpersonation, type EndReason, type PolicyUser 
  * elsewhere, is over at the very next request without the client's help.
  */
 
-const userForPolicy = { include: { memberships: { select: { organizationId: true, role: true } } } }
+/** What `toPolicyUser` needs from a User query: `db.user.findUnique({ where, ...userForPolicy })`. */
+export const userForPolicy = {
+  include: { memberships: { select: { organizationId: true, role: true } } },
+} as const
 
 const sessionWithImpersonation = {
   include: { impersonation: { include: { actor: userForPolicy, subject: userForPolicy } } },
@@ -154,7 +157,7 @@ export async function findSessionImpersonation(handle: string) {
     where: { handle },
     select: {
       impersonation: {
-        include: { actor: { include: userForPolicy.include } },
+        include: { actor: userForPolicy },
       },
     },
   })

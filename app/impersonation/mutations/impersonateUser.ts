@@ -3,11 +3,9 @@ import db from "db"
 import { recordAuditEvent } from "app/audit/log"
 import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
-import { endImpersonation, findSessionImpersonation, toPolicyUser } from "../guard"
+import { endImpersonation, findSessionImpersonation, toPolicyUser, userForPolicy } from "../guard"
 import { decideImpersonationStart, impersonationExpiresAt, type Grant } from "../policy"
 import { ImpersonateUserInput } from "../schemas"
-
-const withMemberships = { memberships: { select: { organizationId: true, role: true } } } as const
 
 /**
  * Rule 3 and the start transaction of DESIGN.md: end the admin's previous impersonation,
@@ -66,10 +64,10 @@ export default resolver.pipe(
   async (input, ctx) => {
     const now = new Date()
     const [actor, target, current] = await Promise.all([
-      db.user.findUnique({ where: { id: ctx.session.userId }, include: withMemberships }),
+      db.user.findUnique({ where: { id: ctx.session.userId }, ...userForPolicy }),
       db.user.findUnique({
         where: input.userId !== undefined ? { id: input.userId } : { email: input.email! },
-        include: withMemberships,
+        ...userForPolicy,
       }),
       findSessionImpersonation(ctx.session.$handle!),
     ])
