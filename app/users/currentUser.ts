@@ -1,6 +1,14 @@
+import { headers } from "next/headers"
 import { cache } from "react"
 import { invoke } from "app/blitz-server"
+import { requestMetaFromHeaders, runWithRequestMeta } from "app/core/requestContext"
 import getCurrentUser from "./queries/getCurrentUser"
 
-/** The current user for server components, fetched once per request. */
-export const loadCurrentUser = cache(() => invoke(getCurrentUser, null))
+/**
+ * The current user for server components, fetched once per request. The request's IP and user
+ * agent go to the audit log if reading the session ends an impersonation (the guard runs here).
+ */
+export const loadCurrentUser = cache(async () => {
+  const meta = requestMetaFromHeaders(await headers())
+  return runWithRequestMeta(meta, () => invoke(getCurrentUser, null))
+})
