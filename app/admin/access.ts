@@ -1,6 +1,6 @@
 import db from "db"
 import { toPolicyUser, userForPolicy } from "app/impersonation/guard"
-import { holdsImpersonationPermission } from "app/impersonation/policy"
+import { isActiveImpersonator } from "app/impersonation/policy"
 import type { CurrentUser } from "app/users/queries/getCurrentUser"
 
 export type AdminConsoleAccess = { allowed: true } | { allowed: false; message: string }
@@ -11,7 +11,7 @@ export async function adminConsoleAccess(user: CurrentUser): Promise<AdminConsol
     return { allowed: false, message: "The admin console is not available while impersonating." }
   }
   const row = await db.user.findUnique({ where: { id: user.id }, ...userForPolicy })
-  if (!row || row.status !== "ACTIVE" || !holdsImpersonationPermission(toPolicyUser(row))) {
+  if (!isActiveImpersonator(row && toPolicyUser(row))) {
     return { allowed: false, message: "You do not have access to the admin console." }
   }
   return { allowed: true }

@@ -1,16 +1,10 @@
 import type { SessionModel } from "@blitzjs/auth"
 import db from "db"
-import { endImpersonation, loadSessionForRequest } from "app/impersonation/guard"
-
-function impersonationIdOf(publicData: string | null | undefined): number | null {
-  if (!publicData) return null
-  const id = (JSON.parse(publicData) as { impersonationId?: unknown }).impersonationId
-  return typeof id === "number" ? id : null
-}
+import { endImpersonation, loadSessionForRequest, readPublicData } from "app/impersonation/guard"
 
 async function isReturnedSession(handle: string): Promise<boolean> {
   const row = await db.session.findUnique({ where: { handle }, select: { publicData: true } })
-  return row?.publicData ? Boolean(JSON.parse(row.publicData).returnedFromImpersonation) : false
+  return Boolean(readPublicData(row?.publicData)?.returnedFromImpersonation)
 }
 
 /**
@@ -27,7 +21,7 @@ export const sessionStorage = {
       data: {
         ...session,
         userId: typeof userId === "number" ? userId : null,
-        impersonationId: impersonationIdOf(session.publicData),
+        impersonationId: readPublicData(session.publicData)?.impersonationId ?? null,
       },
     }),
   updateSession: async (handle: string, session: Partial<SessionModel>) => {

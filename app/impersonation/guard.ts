@@ -15,11 +15,10 @@ export const userForPolicy = {
   include: { memberships: { select: { organizationId: true, role: true } } },
 } as const
 
-const sessionWithImpersonation = {
-  include: { impersonation: { include: { actor: userForPolicy, subject: userForPolicy } } },
-} satisfies Prisma.SessionDefaultArgs
+const impersonationWithPeople = {
+  include: { actor: userForPolicy, subject: userForPolicy },
+} satisfies Prisma.ImpersonationDefaultArgs
 
-type SessionWithImpersonation = Prisma.SessionGetPayload<typeof sessionWithImpersonation>
 type SessionRow = Prisma.SessionGetPayload<object>
 
 export function toPolicyUser(
@@ -34,27 +33,33 @@ export function toPolicyUser(
   }
 }
 
-function claimsImpersonation(publicData: string | null): boolean {
-  if (!publicData) return false
+/** Session public data as Blitz stores it (JSON); null when absent or unreadable. */
+export function readPublicData(raw: string | null | undefined): Partial<PublicData> | null {
+  if (!raw) return null
   try {
-    const data = JSON.parse(publicData) as Record<string, unknown>
-    return data.impersonationId != null || data.impersonatingFromUserId != null
+    return JSON.parse(raw) as Partial<PublicData>
   } catch {
-    return true // unreadable public data is treated as the worst case
+    return null
   }
 }
 
-function withoutImpersonation({ impersonation: _, ...session }: SessionWithImpersonation): SessionRow {
-  return session
+function claimsImpersonation(raw: string | null): boolean {
+  if (!raw) return false
+  const data = readPublicData(raw)
+  if (!data) return true // unreadable public data is treated as the worst case
+  return data.impersonationId != null || data.impersonatingFromUserId != null
 }
 
 /** Blitz storage `getSession`: the session as it may be used for this request, or null. */
 export async function loadSessionForRequest(handle: string, now = new Date()): Promise<SessionRow | null> {
-  const session = await db.session.findUnique({ where: { handle }, ...sessionWithImpersonation })
+  // One query for an ordinary session; the people behind an impersonation only when there is one.
+  const session = await db.session.findUnique({ where: { handle } })
   if (!session) return null
-  const impersonation = session.impersonation
+  const impersonation = session.impersonationId
+    ? await db.impersonation.findUnique({ where: { id: session.impersonationId }, ...impersonationWithPeople })
+    : null
   if (!impersonation) {
-    if (!claimsImpersonation(session.publicData)) return withoutImpersonation(session)
+    if (!claimsImpersonation(session.publicData)) return session
     // Public data that names an impersonation the server has no row for is never honoured.
     await db.session.deleteMany({ where: { handle } })
     return null
@@ -67,7 +72,7 @@ export async function loadSessionForRequest(handle: string, now = new Date()): P
     now,
     enabled: serverConfig.impersonation.enabled,
   })
-  if (review.active) return withoutImpersonation(session)
+  if (review.active) return session
   if (!review.alreadyEnded) {
     await endImpersonation(impersonation.id, review.endReason, { endedById: null, now })
   }
@@ -113,8 +118,8 @@ async function returnSessionToActor(
 
 /** Replaces a handed-back session with a fresh one (new handle and tokens) for the admin. */
 export async function rotateReturnedSession(session: SessionContext): Promise<void> {
-  const { userId, role, returnedFromImpersonation } = session.$publicData as PublicData
-  if (!returnedFromImpersonation || !userId) return
+  const { userId, role, returnedFromImpersonation } = session.$publicData as Partial<PublicData>
+  if (!returnedFromImpersonation || !userId || !role) return
   await session.$revoke()
   await session.$create({ userId, role })
 }
@@ -164,7 +169,11 @@ export async function findSessionImpersonation(handle: string) {
   return session?.impersonation ?? null
 }
 
-/** Ends the impersonation behind this session, if any (sign-in over it, sign-out). */
+/**
+ * Ends the impersonation behind this session, if any (sign-in over it, sign-out), as done by
+ * its admin. Revoking the session would end it too (sessionStorage.deleteSession), but without
+ * knowing who did it.
+ */
 export async function endSessionImpersonation(handle: string | null, endReason: EndReason) {
   const impersonation = handle ? await findSessionImpersonation(handle) : null
   if (impersonation) await endImpersonation(impersonation.id, endReason, { endedById: impersonation.actorId })

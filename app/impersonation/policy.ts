@@ -182,9 +182,12 @@ export function reviewImpersonation(input: {
 }
 
 /**
- * Rule 6: returning to the admin recorded on the Impersonation row is allowed only while that
- * admin is still active and still holds an impersonation right; otherwise the session ends.
+ * An active user holding an impersonation right: who may open the admin console, and (rule 6)
+ * whom a session may be returned to when an impersonation ends; otherwise it signs out.
  */
-export function mayReturnToActor(actor: PolicyUser | null): actor is PolicyUser {
-  return actor !== null && actor.status === "ACTIVE" && holdsImpersonationPermission(actor)
+export function isActiveImpersonator(user: PolicyUser | null): user is PolicyUser {
+  return user !== null && user.status === "ACTIVE" && holdsImpersonationPermission(user)
 }
+
+/** Rule 6, by its name in DESIGN.md. */
+export const mayReturnToActor = isActiveImpersonator
