@@ -1,4 +1,5 @@
 import { redirect } from "next/navigation"
+import { LogoutEverywhereButton } from "app/auth/components/LogoutEverywhereButton"
 import { loadCurrentUser } from "app/users/currentUser"
 
 export default async function AccountPage() {
@@ -15,6 +16,9 @@ export default async function AccountPage() {
         <dt>User ID</dt>
         <dd>{user.id}</dd>
       </dl>
+      <h2>Sessions</h2>
+      <p>Sign out of every browser and device, and end any impersonation you started.</p>
+      <LogoutEverywhereButton />
     </section>
   )
 }

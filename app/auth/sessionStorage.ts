@@ -1,10 +1,23 @@
 import type { SessionModel } from "@blitzjs/auth"
 import db from "db"
 import { endImpersonation, loadSessionForRequest, readPublicData } from "app/impersonation/guard"
+import { handBackDeadline } from "app/impersonation/policy"
 
-async function isReturnedSession(handle: string): Promise<boolean> {
-  const row = await db.session.findUnique({ where: { handle }, select: { publicData: true } })
-  return Boolean(readPublicData(row?.publicData)?.returnedFromImpersonation)
+/** Impersonation sessions and sessions handed back from one have a fixed end (rule 5). */
+async function hasFixedEnd(handle: string): Promise<boolean> {
+  const row = await db.session.findUnique({
+    where: { handle },
+    select: { publicData: true, impersonationId: true },
+  })
+  return Boolean(row?.impersonationId || readPublicData(row?.publicData)?.returnedFromImpersonation)
+}
+
+/** An impersonation session's row dies with the impersonation's hand-back window. */
+async function sessionExpiry(impersonationId: number | null, requested: Date | null | undefined) {
+  if (!impersonationId) return requested
+  const row = await db.impersonation.findUnique({ where: { id: impersonationId }, select: { expiresAt: true } })
+  const deadline = handBackDeadline(row?.expiresAt ?? new Date(0))
+  return requested && requested < deadline ? requested : deadline
 }
 
 /**
@@ -16,19 +29,22 @@ export const sessionStorage = {
   getSession: (handle: string) => loadSessionForRequest(handle),
   getSessions: (userId: number) =>
     db.session.findMany({ where: { userId, expiresAt: { gt: new Date() } } }),
-  createSession: ({ userId, ...session }: SessionModel) =>
-    db.session.create({
+  createSession: async ({ userId, ...session }: SessionModel) => {
+    const impersonationId = readPublicData(session.publicData)?.impersonationId ?? null
+    return db.session.create({
       data: {
         ...session,
         userId: typeof userId === "number" ? userId : null,
-        impersonationId: readPublicData(session.publicData)?.impersonationId ?? null,
+        impersonationId,
+        expiresAt: await sessionExpiry(impersonationId, session.expiresAt),
       },
-    }),
+    })
+  },
   updateSession: async (handle: string, session: Partial<SessionModel>) => {
     const { userId: _ignored, ...fields } = session
-    // Blitz's rolling renewal must not extend a session handed back by the guard: it lives
-    // only until the next RPC rotates it (see rotateReturnedSession).
-    if (fields.expiresAt && (await isReturnedSession(handle))) delete fields.expiresAt
+    // Blitz's rolling renewal must not extend an impersonation session, nor one handed back by
+    // the guard (which lives only until the next RPC rotates it, see rotateReturnedSession).
+    if (fields.expiresAt && (await hasFixedEnd(handle))) delete fields.expiresAt
     await db.session.updateMany({ where: { handle }, data: fields })
     return (await db.session.findUnique({ where: { handle } })) ?? undefined
   },

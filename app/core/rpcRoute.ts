@@ -48,7 +48,7 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
     try {
       const response = await runWithRequestMeta(requestMetaFromHeaders(request.headers), async () => {
         const session = await getSession(request)
-        await rotateReturnedSession(session)
+        if (request.method === "POST") await rotateReturnedSession(session)
         // Blitz's withBlitzAuth passes only the session as well.
         const result = await handler(request, segment, { session } as Ctx)
         ;(session as SessionContext & { setSession(response: Response): void }).setSession(result)

@@ -2,7 +2,14 @@ import type { PublicData, SessionContext } from "@blitzjs/auth"
 import db, { Prisma, type User } from "db"
 import { recordAuditEvent } from "app/audit/log"
 import { serverConfig } from "app/core/serverConfig"
-import { mayReturnToActor, reviewImpersonation, type EndReason, type PolicyUser } from "./policy"
+import {
+  HAND_BACK_WINDOW_MS,
+  handBackDeadline,
+  mayReturnToActor,
+  reviewImpersonation,
+  type EndReason,
+  type PolicyUser,
+} from "./policy"
 
 /**
  * Request-time enforcement, in one place. Blitz reads every session (RPC, page, route
@@ -50,20 +57,50 @@ function claimsImpersonation(raw: string | null): boolean {
   return data.impersonationId != null || data.impersonatingFromUserId != null
 }
 
-/** Blitz storage `getSession`: the session as it may be used for this request, or null. */
-export async function loadSessionForRequest(handle: string, now = new Date()): Promise<SessionRow | null> {
-  // One query for an ordinary session; the people behind an impersonation only when there is one.
-  const session = await db.session.findUnique({ where: { handle } })
-  if (!session) return null
-  const impersonation = session.impersonationId
-    ? await db.impersonation.findUnique({ where: { id: session.impersonationId }, ...impersonationWithPeople })
-    : null
-  if (!impersonation) {
-    if (!claimsImpersonation(session.publicData)) return session
-    // Public data that names an impersonation the server has no row for is never honoured.
-    await db.session.deleteMany({ where: { handle } })
-    return null
+type SessionWithUserStatus = SessionRow & { userStatus: User["status"] | null }
+
+/** The session row and its user's status, in one query (the hot path of every request). */
+async function findSessionWithUserStatus(handle: string): Promise<SessionWithUserStatus | null> {
+  const rows = await db.$queryRaw<SessionWithUserStatus[]>`
+    SELECT s.*, u."status"::text AS "userStatus"
+    FROM "Session" s LEFT JOIN "User" u ON u."id" = s."userId"
+    WHERE s."handle" = ${handle}`
+  const row = rows[0]
+  if (!row) return null
+  // Raw rows carry timestamps as the driver gives them; the session model wants Dates.
+  for (const key of ["createdAt", "updatedAt", "expiresAt"] as const) {
+    const value = row[key] as Date | string | null
+    if (value !== null && !(value instanceof Date)) (row as Record<string, unknown>)[key] = new Date(value)
   }
+  return row
+}
+
+async function killSession(handle: string): Promise<null> {
+  await db.session.deleteMany({ where: { handle } })
+  return null
+}
+
+/**
+ * Blitz storage `getSession`: the session as it may be used for this request, or null.
+ * Blitz calls it before it checks the row's own expiry, so nothing here may revive a session
+ * that is already past its `expiresAt`.
+ */
+export async function loadSessionForRequest(handle: string, now = new Date()): Promise<SessionRow | null> {
+  const found = await findSessionWithUserStatus(handle)
+  if (!found) return null
+  const { userStatus, ...session } = found
+  if (!session.impersonationId) {
+    if (session.expiresAt && session.expiresAt.getTime() <= now.getTime()) return killSession(handle)
+    // Public data that names an impersonation the server has no row for is never honoured.
+    if (claimsImpersonation(session.publicData)) return killSession(handle)
+    if (session.userId !== null && userStatus !== "ACTIVE") return killSession(handle)
+    return session
+  }
+  const impersonation = await db.impersonation.findUnique({
+    where: { id: session.impersonationId },
+    ...impersonationWithPeople,
+  })
+  if (!impersonation) return killSession(handle)
   const actor = toPolicyUser(impersonation.actor)
   const review = reviewImpersonation({
     impersonation,
@@ -74,30 +111,32 @@ export async function loadSessionForRequest(handle: string, now = new Date()): P
   })
   if (review.active) return session
   if (!review.alreadyEnded) {
-    await endImpersonation(impersonation.id, review.endReason, { endedById: null, now })
+    await endImpersonation(impersonation.id, review.endReason, { endedById: null, now: review.endedAt })
   }
-  return returnSessionToActor(handle, impersonation.id, actor, now)
+  // Handed back only within minutes of the end itself: a cookie replayed later is dead.
+  const deadline = handBackDeadline(review.endedAt)
+  if (deadline.getTime() <= now.getTime() || !mayReturnToActor(actor)) {
+    await db.session.deleteMany({ where: { handle, impersonationId: impersonation.id } })
+    return null
+  }
+  return returnSessionToActor(handle, impersonation.id, actor, deadline)
 }
 
-/** How long a session handed back to the admin may be used before it is rotated. */
-export const RETURNED_SESSION_MAX_MS = 5 * 60_000
+/** How long a session handed back to the admin may be used, counted from the impersonation's end. */
+export const RETURNED_SESSION_MAX_MS = HAND_BACK_WINDOW_MS
 
 /**
  * After an impersonation ends without a Stop press, the same browser session becomes the
- * admin's own again, as recorded on the Impersonation row, or is signed out (rule 6). The
- * impersonation's token must not become a long-lived admin credential, so the handed-back
- * session expires within minutes unless the next RPC rotates it (`rotateReturnedSession`).
+ * admin's own again, as recorded on the Impersonation row (rule 6). The impersonation's token
+ * must not become a long-lived admin credential, so the handed-back session dies at `deadline`
+ * unless an RPC POST rotates it first (`rotateReturnedSession`).
  */
 async function returnSessionToActor(
   handle: string,
   impersonationId: number,
   actor: PolicyUser,
-  now: Date,
+  deadline: Date,
 ): Promise<SessionRow | null> {
-  if (!mayReturnToActor(actor)) {
-    await db.session.deleteMany({ where: { handle } })
-    return null
-  }
   const publicData = JSON.stringify({
     userId: actor.id,
     role: actor.role,
@@ -106,22 +145,27 @@ async function returnSessionToActor(
   // Conditional on the link so two concurrent requests cannot rewrite an already-new session.
   await db.session.updateMany({
     where: { handle, impersonationId },
-    data: {
-      userId: actor.id,
-      impersonationId: null,
-      publicData,
-      expiresAt: new Date(now.getTime() + RETURNED_SESSION_MAX_MS),
-    },
+    data: { userId: actor.id, impersonationId: null, publicData, expiresAt: deadline },
   })
   return db.session.findUnique({ where: { handle } })
 }
 
-/** Replaces a handed-back session with a fresh one (new handle and tokens) for the admin. */
+/**
+ * Replaces a handed-back session with a fresh one (new handle and tokens) for the admin, after
+ * checking the admin exactly as Stop does. Call only for a POST that passed the anti-CSRF
+ * check. Of concurrent requests, only the one that removes the old row creates the new one.
+ */
 export async function rotateReturnedSession(session: SessionContext): Promise<void> {
-  const { userId, role, returnedFromImpersonation } = session.$publicData as Partial<PublicData>
-  if (!returnedFromImpersonation || !userId || !role) return
+  const handle = session.$handle
+  const { returnedFromImpersonation } = session.$publicData as Partial<PublicData>
+  if (!handle || !returnedFromImpersonation) return
+  const row = await db.session.findUnique({ where: { handle }, select: { userId: true } })
+  const { count } = await db.session.deleteMany({ where: { handle } })
+  if (count === 0 || !row?.userId) return
+  const admin = await db.user.findUnique({ where: { id: row.userId }, ...userForPolicy })
+  const policyAdmin = admin && toPolicyUser(admin)
   await session.$revoke()
-  await session.$create({ userId, role })
+  if (mayReturnToActor(policyAdmin)) await session.$create({ userId: policyAdmin.id, role: policyAdmin.role })
 }
 
 /**
@@ -149,9 +193,9 @@ export async function endImpersonation(
       subjectId: row.subjectId,
       impersonationId: row.id,
       organizationId: row.organizationId,
-      details: { endReason, endedById, reason: row.reason, mode: row.mode },
+      // `endedAt` is when it ended (an expiry at its limit); the event's own time is when recorded.
+      details: { endReason, endedById, endedAt: now.toISOString(), reason: row.reason, mode: row.mode },
     },
-    now,
   )
   return true
 }
@@ -177,4 +221,22 @@ export async function findSessionImpersonation(handle: string) {
 export async function endSessionImpersonation(handle: string | null, endReason: EndReason) {
   const impersonation = handle ? await findSessionImpersonation(handle) : null
   if (impersonation) await endImpersonation(impersonation.id, endReason, { endedById: impersonation.actorId })
+}
+
+/**
+ * Sign-out everywhere (rule 7), and later a password change: the user's own sessions and the
+ * sessions of every impersonation they started end, each impersonation on record, so that no
+ * browser can be handed back to them. Use this, never Blitz's `$revokeAll`, which reaches
+ * only sessions whose `userId` is theirs (an impersonation session's is the subject's).
+ */
+export async function signOutEverywhere(userId: number, now = new Date()): Promise<{ sessions: number }> {
+  const reach = { OR: [{ userId }, { impersonation: { actorId: userId } }] } satisfies Prisma.SessionWhereInput
+  const [linked, live] = await Promise.all([
+    db.session.findMany({ where: { ...reach, impersonationId: { not: null } }, select: { impersonationId: true } }),
+    db.impersonation.findMany({ where: { actorId: userId, endedAt: null }, select: { id: true } }),
+  ])
+  const impersonationIds = new Set([...linked.map((s) => s.impersonationId!), ...live.map((i) => i.id)])
+  for (const id of impersonationIds) await endImpersonation(id, "SIGNED_OUT", { endedById: userId, now })
+  const { count } = await db.session.deleteMany({ where: reach })
+  return { sessions: count }
 }

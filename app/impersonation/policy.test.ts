@@ -11,6 +11,8 @@ import {
   IMPERSONATE_PERMISSION,
   ORG_ROLE_PERMISSIONS,
   REFUSAL_MESSAGES,
+  HAND_BACK_WINDOW_MS,
+  handBackDeadline,
   decideImpersonationStart,
   holdsImpersonationPermission,
   impersonationExpiresAt,
@@ -41,6 +43,7 @@ function member(organizationId: number, role: OrgRole) {
 
 const ORG_1 = 101
 const ORG_2 = 202
+const ORG_3 = 303
 
 const superadmin = (o: Partial<PolicyUser> = {}) => user({ role: "SUPERADMIN", ...o })
 const support = (o: Partial<PolicyUser> = {}) => user({ role: "SUPPORT", ...o })
@@ -475,13 +478,33 @@ describe("decideImpersonationStart: organization admins", () => {
     })
   })
 
-  it("shares two orgs, lower only in the second: the grant names the second org", () => {
+  it("shares two orgs, lower only in the second: refused, the target outranks nobody's grant", () => {
     const actor = user({ memberships: [member(ORG_1, "ADMIN"), member(ORG_2, "OWNER")] })
     const target = user({ memberships: [member(ORG_1, "ADMIN"), member(ORG_2, "MEMBER")] })
+    expectRefused(decideImpersonationStart(request(actor, target)), "ORG_ROLE_NOT_LOWER")
+  })
+
+  it("an ADMIN cannot reach their OWNER through a second shared organization (security review #2)", () => {
+    const ACME = ORG_1
+    const SIDE = ORG_2
+    const adam = user({ memberships: [member(ACME, "ADMIN"), member(SIDE, "ADMIN")] })
+    const olive = user({ memberships: [member(ACME, "OWNER"), member(SIDE, "MEMBER")] })
+    expectRefused(decideImpersonationStart(request(adam, olive)), "ORG_ROLE_NOT_LOWER")
+  })
+
+  it("refuses a target who also belongs to an organization the actor is not in", () => {
+    const actor = user({ memberships: [member(ORG_1, "OWNER")] })
+    const target = user({ memberships: [member(ORG_1, "MEMBER"), member(ORG_3, "MEMBER")] })
+    expectRefused(decideImpersonationStart(request(actor, target)), "ORG_ROLE_NOT_LOWER")
+  })
+
+  it("allows a target outranked in every one of their organizations, one of them administered", () => {
+    const actor = user({ memberships: [member(ORG_1, "ADMIN"), member(ORG_2, "ADMIN")] })
+    const target = user({ memberships: [member(ORG_1, "MEMBER"), member(ORG_2, "MEMBER")] })
     expectAllowed(decideImpersonationStart(request(actor, target)), {
       kind: "ORGANIZATION",
-      organizationId: ORG_2,
-      role: "OWNER",
+      organizationId: ORG_1,
+      role: "ADMIN",
     })
   })
 
@@ -727,25 +750,15 @@ describe("reviewImpersonation", () => {
     })
   })
 
+  const expired = { active: false, endReason: "EXPIRED", alreadyEnded: false, endedAt: expiresAt }
+
   it("expires exactly at expiresAt", () => {
-    expect(review({ now: new Date(expiresAt.getTime()) })).toEqual({
-      active: false,
-      endReason: "EXPIRED",
-      alreadyEnded: false,
-    })
+    expect(review({ now: new Date(expiresAt.getTime()) })).toEqual(expired)
   })
 
-  it("stays expired after expiresAt", () => {
-    expect(review({ now: new Date(expiresAt.getTime() + 1) })).toEqual({
-      active: false,
-      endReason: "EXPIRED",
-      alreadyEnded: false,
-    })
-    expect(review({ now: at(24 * 3600_000) })).toEqual({
-      active: false,
-      endReason: "EXPIRED",
-      alreadyEnded: false,
-    })
+  it("stays expired after expiresAt, and the end is dated at the limit, not when noticed", () => {
+    expect(review({ now: new Date(expiresAt.getTime() + 1) })).toEqual(expired)
+    expect(review({ now: at(24 * 3600_000) })).toEqual(expired)
   })
 
   it.each<EndReason>(["STOPPED", "EXPIRED", "REPLACED", "ACTOR_REVOKED", "TARGET_REVOKED"])(
@@ -755,13 +768,14 @@ describe("reviewImpersonation", () => {
         active: false,
         endReason,
         alreadyEnded: true,
+        endedAt: at(30_000),
       })
     },
   )
 
   it("an ended row keeps its recorded reason even after expiry or revocation", () => {
     const impersonation = running({ endedAt: at(30_000), endReason: "REPLACED" })
-    const ended = { active: false, endReason: "REPLACED", alreadyEnded: true }
+    const ended = { active: false, endReason: "REPLACED", alreadyEnded: true, endedAt: at(30_000) }
     expect(review({ impersonation, now: at(3600_000) })).toEqual(ended)
     expect(review({ impersonation, actor: support({ status: "DISABLED" }) })).toEqual(ended)
     expect(review({ impersonation, enabled: false })).toEqual(ended)
@@ -772,11 +786,18 @@ describe("reviewImpersonation", () => {
       active: false,
       endReason: "STOPPED",
       alreadyEnded: true,
+      endedAt: at(30_000),
     })
   })
 
-  const actorRevoked = { active: false, endReason: "ACTOR_REVOKED", alreadyEnded: false }
-  const targetRevoked = { active: false, endReason: "TARGET_REVOKED", alreadyEnded: false }
+  it("an end recorded after the time limit counts from the limit", () => {
+    const late = running({ endedAt: at(3600_000), endReason: "REPLACED" })
+    expect(review({ impersonation: late, now: at(3600_000) })).toMatchObject({ endedAt: expiresAt })
+  })
+
+  // review() asks at one minute into the impersonation: that is when these end.
+  const actorRevoked = { active: false, endReason: "ACTOR_REVOKED", alreadyEnded: false, endedAt: at(60_000) }
+  const targetRevoked = { active: false, endReason: "TARGET_REVOKED", alreadyEnded: false, endedAt: at(60_000) }
 
   it("actor demoted from SUPPORT to USER -> ACTOR_REVOKED", () => {
     expect(review({ actor: user() })).toEqual(actorRevoked)
@@ -793,6 +814,12 @@ describe("reviewImpersonation", () => {
     expect(review({ actor: user(), subject })).toEqual(actorRevoked)
     // Still an admin, but of another organization only.
     expect(review({ actor: orgUser(ORG_2, "ADMIN"), subject })).toEqual(actorRevoked)
+  })
+
+  it("org admin whose subject joined an organization where they are not outranked -> ACTOR_REVOKED", () => {
+    const actor = user({ memberships: [member(ORG_1, "ADMIN")] })
+    const subject = user({ memberships: [member(ORG_1, "MEMBER"), member(ORG_2, "MEMBER")] })
+    expect(review({ actor, subject })).toEqual(actorRevoked)
   })
 
   it("org admin no longer outranks the subject -> ACTOR_REVOKED", () => {
@@ -843,5 +870,13 @@ describe("reviewImpersonation", () => {
     })
     expect(first).toEqual({ active: true })
     expect(second).toEqual(first)
+  })
+})
+
+describe("handBackDeadline", () => {
+  it("is five minutes after the end, whenever the end is noticed", () => {
+    const endedAt = new Date("2025-03-04T10:20:00.000Z")
+    expect(HAND_BACK_WINDOW_MS).toBe(5 * 60_000)
+    expect(handBackDeadline(endedAt).toISOString()).toBe("2025-03-04T10:25:00.000Z")
   })
 })

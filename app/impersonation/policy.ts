@@ -36,7 +36,8 @@ export const REFUSAL_MESSAGES = {
   TARGET_DISABLED: "This user's account is disabled",
   TARGET_PRIVILEGED: "This user is platform staff and cannot be impersonated by you",
   NOT_SAME_ORG: "You can only impersonate members of your own organization",
-  ORG_ROLE_NOT_LOWER: "You can only impersonate members with a lower role in your organization",
+  ORG_ROLE_NOT_LOWER:
+    "You can only impersonate members whose role is lower than yours in every organization they belong to",
   TARGET_OPTED_OUT: "This user has turned off support access",
 } as const
 
@@ -87,15 +88,20 @@ function findGrant(actor: PolicyUser, target: PolicyUser): GrantResult {
     return { code: "TARGET_PRIVILEGED" }
   }
   if (target.role !== "USER") return { code: "TARGET_PRIVILEGED" }
-  const adminOf = orgRolesWithPermission(actor)
-  const shared = adminOf.flatMap((mine) => {
-    const theirs = target.memberships.find((m) => m.organizationId === mine.organizationId)
-    return theirs ? [{ mine, theirs }] : []
+  // An organization role is no way into a user who holds more power elsewhere: the actor must
+  // outrank the target in every organization the target belongs to.
+  const mine = new Map(actor.memberships.map((m) => [m.organizationId, m.role]))
+  const administered = orgRolesWithPermission(actor).filter((m) =>
+    target.memberships.some((theirs) => theirs.organizationId === m.organizationId),
+  )
+  if (administered.length === 0) return { code: "NOT_SAME_ORG" }
+  const outrankedEverywhere = target.memberships.every((theirs) => {
+    const myRole = mine.get(theirs.organizationId)
+    return myRole !== undefined && ORG_ROLE_RANK[myRole] > ORG_ROLE_RANK[theirs.role]
   })
-  if (shared.length === 0) return { code: "NOT_SAME_ORG" }
-  const lower = shared.find(({ mine, theirs }) => ORG_ROLE_RANK[mine.role] > ORG_ROLE_RANK[theirs.role])
-  if (!lower) return { code: "ORG_ROLE_NOT_LOWER" }
-  return { grant: { kind: "ORGANIZATION", organizationId: lower.mine.organizationId, role: lower.mine.role } }
+  if (!outrankedEverywhere) return { code: "ORG_ROLE_NOT_LOWER" }
+  const grantedBy = administered[0]!
+  return { grant: { kind: "ORGANIZATION", organizationId: grantedBy.organizationId, role: grantedBy.role } }
 }
 
 export type StartRequest = {
@@ -150,8 +156,11 @@ export type ActiveImpersonation = {
 
 export type Review =
   | { active: true }
-  /** `alreadyEnded`: someone else ended it before this request; nothing left to record. */
-  | { active: false; endReason: EndReason; alreadyEnded: boolean }
+  /**
+   * `alreadyEnded`: someone else ended it before this request; nothing left to record.
+   * `endedAt`: when it ended, never later than its time limit.
+   */
+  | { active: false; endReason: EndReason; alreadyEnded: boolean; endedAt: Date }
 
 /**
  * Rules 5 and 7, asked at every request of an impersonation session: is it still on?
@@ -166,19 +175,36 @@ export function reviewImpersonation(input: {
   enabled: boolean
 }): Review {
   const { impersonation, actor, subject, now } = input
+  const ended = (endReason: EndReason, alreadyEnded: boolean, at: Date): Review => ({
+    active: false,
+    endReason,
+    alreadyEnded,
+    endedAt: at.getTime() < impersonation.expiresAt.getTime() ? at : impersonation.expiresAt,
+  })
   if (impersonation.endedAt) {
-    return { active: false, endReason: impersonation.endReason ?? "STOPPED", alreadyEnded: true }
+    return ended(impersonation.endReason ?? "STOPPED", true, impersonation.endedAt)
   }
-  if (now.getTime() >= impersonation.expiresAt.getTime()) {
-    return { active: false, endReason: "EXPIRED", alreadyEnded: false }
-  }
+  // An expiry noticed late is still recorded at the time limit, not when it was noticed.
+  if (now.getTime() >= impersonation.expiresAt.getTime()) return ended("EXPIRED", false, now)
   if (!input.enabled || actor.status !== "ACTIVE" || "code" in findGrant(actor, subject)) {
-    return { active: false, endReason: "ACTOR_REVOKED", alreadyEnded: false }
+    return ended("ACTOR_REVOKED", false, now)
   }
   if (subject.status !== "ACTIVE" || subject.impersonationConsent === "NEVER") {
-    return { active: false, endReason: "TARGET_REVOKED", alreadyEnded: false }
+    return ended("TARGET_REVOKED", false, now)
   }
   return { active: true }
+}
+
+/**
+ * Rule 5: after an impersonation ends without a Stop press, its browser session may be handed
+ * back to the admin only this long after the end, measured from the end itself. Later, the
+ * impersonation's cookie is dead.
+ */
+export const HAND_BACK_WINDOW_MS = 5 * 60_000
+
+/** The last moment an impersonation's session may still be handed back to its admin. */
+export function handBackDeadline(endedAt: Date): Date {
+  return new Date(endedAt.getTime() + HAND_BACK_WINDOW_MS)
 }
 
 /**

@@ -757,6 +757,7 @@ describe("ending without a Stop press", () => {
 
     // Sign the subject out everywhere, as an account-security action would.
     const session = await browser.pageSession()
+    // eslint-disable-next-line no-restricted-syntax -- what Blitz itself does must still end the impersonation
     await session.$revokeAll()
 
     expect(await db.session.findUnique({ where: { handle } })).toBeNull()

@@ -1,10 +1,11 @@
 import { resolver } from "@blitzjs/rpc"
+import { AuthenticationError } from "blitz"
 import db from "db"
 import { recordAuditEvent } from "app/audit/log"
 import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
-import { endImpersonation, findSessionImpersonation, toPolicyUser, userForPolicy } from "../guard"
-import { decideImpersonationStart, impersonationExpiresAt, type Grant } from "../policy"
+import { endImpersonation, toPolicyUser, userForPolicy } from "../guard"
+import { decideImpersonationStart, impersonationExpiresAt, type Grant, type RefusalCode } from "../policy"
 import { ImpersonateUserInput } from "../schemas"
 
 /**
@@ -26,7 +27,7 @@ async function startImpersonation(args: {
       // Conditional inside endImpersonation: a Stop or expiry that won the race is kept as is.
       await endImpersonation(row.id, expired ? "EXPIRED" : "REPLACED", {
         endedById: expired ? null : actorId,
-        now,
+        now: expired ? row.expiresAt : now,
         tx,
       })
     }
@@ -58,28 +59,60 @@ async function startImpersonation(args: {
   })
 }
 
+/** Records a refused start (rule 1) and throws it, in words, to the admin. */
+async function refuseStart(
+  code: RefusalCode,
+  message: string,
+  entry: { actorId: number | null; subjectId: number | null; reason: string; requested: unknown },
+): Promise<never> {
+  await db.$transaction((tx) =>
+    recordAuditEvent(tx, {
+      action: "IMPERSONATION_REFUSED",
+      actorId: entry.actorId,
+      subjectId: entry.subjectId,
+      impersonationId: null,
+      organizationId: null,
+      details: { code, reason: entry.reason, requested: entry.requested },
+    }),
+  )
+  throw new ImpersonationRefusedError(code, message)
+}
+
 export default resolver.pipe(
   resolver.zod(ImpersonateUserInput),
   resolver.authorize(),
   async (input, ctx) => {
     const now = new Date()
-    const [actor, target, current] = await Promise.all([
-      db.user.findUnique({ where: { id: ctx.session.userId }, ...userForPolicy }),
+    // The actor is whoever the server's session row names, never what a token claims.
+    const sessionRow = await db.session.findUnique({
+      where: { handle: ctx.session.$handle! },
+      select: { userId: true, impersonationId: true },
+    })
+    if (!sessionRow?.userId) throw new AuthenticationError("Sign in to impersonate a user")
+    const [actor, target] = await Promise.all([
+      db.user.findUnique({ where: { id: sessionRow.userId }, ...userForPolicy }),
       db.user.findUnique({
         where: input.userId !== undefined ? { id: input.userId } : { email: input.email! },
         ...userForPolicy,
       }),
-      findSessionImpersonation(ctx.session.$handle!),
     ])
-    if (!actor) throw new ImpersonationRefusedError("ACTOR_INACTIVE", "Your account no longer exists")
+    if (!actor) throw new AuthenticationError("Your account no longer exists")
+    const requested = input.userId !== undefined ? { userId: input.userId } : { email: input.email }
     const decision = decideImpersonationStart({
       actor: toPolicyUser(actor),
       target: target && toPolicyUser(target),
-      alreadyImpersonating: current !== null,
+      alreadyImpersonating: sessionRow.impersonationId !== null,
       reason: input.reason,
       enabled: serverConfig.impersonation.enabled,
     })
-    if (!decision.allowed) throw new ImpersonationRefusedError(decision.code, decision.message)
+    if (!decision.allowed) {
+      return refuseStart(decision.code, decision.message, {
+        actorId: actor.id,
+        subjectId: target?.id ?? null,
+        reason: input.reason,
+        requested,
+      })
+    }
     const subject = target!
 
     let impersonation

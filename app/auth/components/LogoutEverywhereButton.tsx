@@ -1,0 +1,22 @@
+"use client"
+import { useMutation } from "@blitzjs/rpc"
+import logoutEverywhere from "../mutations/logoutEverywhere"
+
+export function LogoutEverywhereButton() {
+  const [signOut, { isPending, error }] = useMutation(logoutEverywhere, { throwOnError: false })
+  return (
+    <p>
+      <button
+        type="button"
+        disabled={isPending}
+        onClick={async () => {
+          const result = await signOut({})
+          if (result) window.location.assign("/login")
+        }}
+      >
+        Sign out everywhere
+      </button>{" "}
+      {error instanceof Error && <span role="alert">{error.message}</span>}
+    </p>
+  )
+}
