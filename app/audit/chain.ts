@@ -26,7 +26,8 @@ export type AuditCheckpoint = z.infer<typeof AuditCheckpoint>
 export function checkpointFilePath(): string | null {
   if (serverConfig.audit.checkpointFile) return path.resolve(serverConfig.audit.checkpointFile)
   const engine = engineFromEnv()
-  if (engine.kind === "postgres") return path.join(process.cwd(), ".data", "audit-checkpoints.jsonl")
+  if (engine.kind === "postgres")
+    return path.join(process.cwd(), ".data", "audit-checkpoints.jsonl")
   if (engine.dataDir === "memory://") return null
   return path.join(path.dirname(engine.dataDir), "audit-checkpoints.jsonl")
 }
@@ -81,7 +82,12 @@ type ChainSummary = {
 
 export type ChainVerdict =
   | ({ ok: true } & ChainSummary)
-  | ({ ok: false; failure: ChainFailure; brokenAtId: number | null; problem: string } & ChainSummary)
+  | ({
+      ok: false
+      failure: ChainFailure
+      brokenAtId: number | null
+      problem: string
+    } & ChainSummary)
 
 type AuditClient = Pick<typeof db, "auditEvent">
 type ChainOptions = { client?: AuditClient; key?: AuditKey; checkpointFile?: string | null }
@@ -103,7 +109,7 @@ async function walkChain(
   key: AuditKey,
   start: WalkStart,
   keyedFromId: number | null,
-  watchId: number | null,
+  watchId: number | null
 ): Promise<Walk> {
   const walk: Walk = {
     events: start.count,
@@ -133,14 +139,15 @@ async function walkChain(
         if (keyed || (keyedFromId !== null && row.id >= keyedFromId)) {
           return fail("DOWNGRADED", "is in the unkeyed legacy format after keyed events: rewritten")
         }
-        if (row.hash !== legacyAuditHash(prevHash, fields)) return fail("EDITED", "does not match its hash: edited")
+        if (row.hash !== legacyAuditHash(prevHash, fields))
+          return fail("EDITED", "does not match its hash: edited")
         walk.legacyEvents++
       } else {
         if (row.keyId !== key.id) {
           return fail(
             "WRONG_KEY",
             `is sealed with key id ${row.keyId}, not with the configured AUDIT_HMAC_KEY (key id ` +
-              `${key.id}): the key is wrong, or the event was rewritten`,
+              `${key.id}): the key is wrong, or the event was rewritten`
           )
         }
         if (row.hash !== sealAuditEvent(key, prevHash, fields)) {
@@ -189,7 +196,13 @@ export async function verifyAuditChain(options: ChainOptions = {}): Promise<Chai
     return { ok: false, failure: "WRONG_KEY", brokenAtId: null, problem, ...summary(null) }
   }
   const start = { afterId: 0, prevHash: null, count: 0, keyed: false }
-  const walk = await walkChain(client, key, start, checkpoint?.keyedFromId ?? null, checkpoint?.lastId ?? null)
+  const walk = await walkChain(
+    client,
+    key,
+    start,
+    checkpoint?.keyedFromId ?? null,
+    checkpoint?.lastId ?? null
+  )
   if (walk.broken) {
     const { failure, id, problem } = walk.broken
     return { ok: false, failure, brokenAtId: id, problem, ...summary(walk) }
@@ -205,10 +218,14 @@ export async function verifyAuditChain(options: ChainOptions = {}): Promise<Chai
     })
     const recorded = `the checkpoint of ${checkpoint.at} records event #${checkpoint.lastId} (${checkpoint.count} events)`
     if (lastId < checkpoint.lastId) {
-      return missing(`Missing tail: ${recorded}, but the chain ends at event #${lastId} (${walk.events} events)`)
+      return missing(
+        `Missing tail: ${recorded}, but the chain ends at event #${lastId} (${walk.events} events)`
+      )
     }
     if (walk.watchedHash !== checkpoint.hash) {
-      return missing(`Rewritten: ${recorded}, but that event is ${walk.watchedHash ? "different" : "gone"}`)
+      return missing(
+        `Rewritten: ${recorded}, but that event is ${walk.watchedHash ? "different" : "gone"}`
+      )
     }
     if (walk.events < checkpoint.count) {
       return missing(`Events missing: ${recorded}, but the chain has only ${walk.events}`)
@@ -226,22 +243,32 @@ export class AuditChainBrokenError extends Error {
  * the previous checkpoint, so that a checkpoint never seals a history rewritten in between.
  * Returns the checkpoint now in force (null: no file configured, or no events yet).
  */
-export async function writeAuditCheckpoint(options: ChainOptions = {}): Promise<AuditCheckpoint | null> {
+export async function writeAuditCheckpoint(
+  options: ChainOptions = {}
+): Promise<AuditCheckpoint | null> {
   const client = options.client ?? db
   const key = options.key ?? auditKey()
   const file = options.checkpointFile === undefined ? checkpointFilePath() : options.checkpointFile
   if (!file) return null
   const previous = readLastCheckpoint(file)
-  if (previous?.keyId && previous.keyId !== key.id) throw new AuditChainBrokenError(wrongKeyProblem(key, previous))
+  if (previous?.keyId && previous.keyId !== key.id)
+    throw new AuditChainBrokenError(wrongKeyProblem(key, previous))
   let start: WalkStart = { afterId: 0, prevHash: null, count: 0, keyed: false }
   if (previous) {
     const row = await client.auditEvent.findUnique({ where: { id: previous.lastId } })
     if (row?.hash !== previous.hash) {
       throw new AuditChainBrokenError(
-        `event #${previous.lastId} of the checkpoint of ${previous.at} is ${row ? "different" : "gone"}`,
+        `event #${previous.lastId} of the checkpoint of ${previous.at} is ${
+          row ? "different" : "gone"
+        }`
       )
     }
-    start = { afterId: row.id, prevHash: row.hash, count: previous.count, keyed: row.keyId !== null }
+    start = {
+      afterId: row.id,
+      prevHash: row.hash,
+      count: previous.count,
+      keyed: row.keyId !== null,
+    }
   }
   const walk = await walkChain(client, key, start, previous?.keyedFromId ?? null, null)
   if (walk.broken) throw new AuditChainBrokenError(walk.broken.problem)

@@ -28,8 +28,17 @@ function canonicalJson(value: unknown): string {
 }
 
 function eventBody(event: SealedFields): string {
-  const { action, at, actorId, subjectId, impersonationId, organizationId, ip, userAgent, details } =
-    event
+  const {
+    action,
+    at,
+    actorId,
+    subjectId,
+    impersonationId,
+    organizationId,
+    ip,
+    userAgent,
+    details,
+  } = event
   return canonicalJson({
     action,
     at,
@@ -44,7 +53,11 @@ function eventBody(event: SealedFields): string {
 }
 
 /** HMAC-SHA256 over the previous hash, the key id and the event: only the key holder can forge it. */
-export function sealAuditEvent(key: AuditKey, prevHash: string | null, event: SealedFields): string {
+export function sealAuditEvent(
+  key: AuditKey,
+  prevHash: string | null,
+  event: SealedFields
+): string {
   return crypto
     .createHmac("sha256", key.secret)
     .update(`${prevHash ?? ""}\n${key.id}\n${eventBody(event)}`)
@@ -53,5 +66,8 @@ export function sealAuditEvent(key: AuditKey, prevHash: string | null, event: Se
 
 /** The unkeyed SHA-256 of rows written before keys existed (keyId null); anyone can recompute it. */
 export function legacyAuditHash(prevHash: string | null, event: SealedFields): string {
-  return crypto.createHash("sha256").update(`${prevHash ?? ""}\n${eventBody(event)}`).digest("hex")
+  return crypto
+    .createHash("sha256")
+    .update(`${prevHash ?? ""}\n${eventBody(event)}`)
+    .digest("hex")
 }

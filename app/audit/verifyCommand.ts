@@ -6,8 +6,13 @@ import { checkpointFilePath, verifyAuditChain, type ChainVerdict } from "./chain
 export function describeVerdict(verdict: ChainVerdict): string {
   const { checkpoint } = verdict
   if (!verdict.ok) return `Audit chain BROKEN: ${verdict.problem}.`
-  const upTo = verdict.lastId === null ? "" : `, up to event #${verdict.lastId} at ${verdict.lastAt?.toISOString()}`
-  const legacy = verdict.legacyEvents ? ` (${verdict.legacyEvents} legacy unkeyed events first)` : ""
+  const upTo =
+    verdict.lastId === null
+      ? ""
+      : `, up to event #${verdict.lastId} at ${verdict.lastAt?.toISOString()}`
+  const legacy = verdict.legacyEvents
+    ? ` (${verdict.legacyEvents} legacy unkeyed events first)`
+    : ""
   const against = checkpoint
     ? `matches the checkpoint of ${checkpoint.at} (event #${checkpoint.lastId}, ${checkpoint.count} events)`
     : "no checkpoint yet to compare with"
@@ -16,7 +21,9 @@ export function describeVerdict(verdict: ChainVerdict): string {
 
 async function main() {
   const file = checkpointFilePath()
-  console.log(`Verifying the audit chain in ${describeEngine(engine)}; checkpoints: ${file ?? "none"}`)
+  console.log(
+    `Verifying the audit chain in ${describeEngine(engine)}; checkpoints: ${file ?? "none"}`
+  )
   const verdict = await verifyAuditChain()
   if (verdict.ok) console.log(describeVerdict(verdict))
   else console.error(describeVerdict(verdict))

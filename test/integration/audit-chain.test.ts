@@ -25,6 +25,7 @@ const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "audit-chain-"))
 const checkpointFile = path.join(tmpRoot, "audit-checkpoints.jsonl")
 const databaseUrl = inject("databaseUrl")
 const dataDir = path.join(tmpRoot, "pglite")
+let scratchUrl: string | null = null
 let scratchDrop: (() => Promise<void>) | null = null
 let client: PrismaClient
 
@@ -34,33 +35,42 @@ async function connect(): Promise<PrismaClient> {
     const { PrismaPg } = await import("@prisma/adapter-pg")
     return new PrismaClient({ adapter: new PrismaPg({ connectionString: scratchUrl!, max: 2 }) })
   }
+  // Opening the folder takes its lock and migrates, as the app does.
   const { PrismaPGlite } = await import("pglite-prisma-adapter")
   const adapter = new PrismaPGlite(await openEmbedded(dataDir))
   return new PrismaClient({ adapter: adapter as unknown as SqlDriverAdapterFactory })
 }
-let scratchUrl: string | null = null
 
 async function disconnect() {
   await client.$disconnect()
   if (!databaseUrl) await closeEmbedded(dataDir)
 }
 
-/** Runs `npm run audit:verify` against the scratch database, the embedded folder released first. */
-async function runVerifyCommand(env: Record<string, string> = {}) {
-  await disconnect()
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, AUDIT_CHECKPOINT_FILE: checkpointFile, ...env }
-  if (scratchUrl) childEnv.DATABASE_URL = scratchUrl
-  else {
-    delete childEnv.DATABASE_URL
-    childEnv.PGLITE_DATA_DIR = dataDir
+/** Runs the real `npm run audit:verify` on the scratch database and this file's checkpoints. */
+async function spawnVerifyCommand(env: Record<string, string>) {
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    AUDIT_CHECKPOINT_FILE: checkpointFile,
+    ...env,
   }
+  if (scratchUrl) childEnv.DATABASE_URL = scratchUrl
+  else delete childEnv.DATABASE_URL
   const child = spawn("npm", ["run", "-s", "audit:verify"], { cwd: process.cwd(), env: childEnv })
   let output = ""
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve))
-  client = await connect()
   return { code, output }
+}
+
+/** The command needs the embedded folder to itself: this process lets go of it meanwhile. */
+async function runVerifyCommand(env: Record<string, string> = {}) {
+  await disconnect()
+  try {
+    return await spawnVerifyCommand({ PGLITE_DATA_DIR: dataDir, ...env })
+  } finally {
+    client = await connect()
+  }
 }
 
 let counter = 0
@@ -74,7 +84,7 @@ async function recordEvents(count: number) {
         impersonationId: null,
         organizationId: null,
         details: { n: counter },
-      }),
+      })
     )
   }
 }
@@ -94,7 +104,7 @@ class Rollback extends Error {}
  */
 async function whileTampered<T>(
   tamper: (tx: Prisma.TransactionClient) => Promise<void>,
-  check: (tx: Prisma.TransactionClient) => Promise<T>,
+  check: (tx: Prisma.TransactionClient) => Promise<T>
 ): Promise<T> {
   let result: T | undefined
   await client
@@ -106,7 +116,7 @@ async function whileTampered<T>(
         result = await check(tx)
         throw new Rollback()
       },
-      { timeout: 30_000 },
+      { timeout: 30_000 }
     )
     .catch((error: unknown) => {
       if (!(error instanceof Rollback)) throw error
@@ -115,7 +125,11 @@ async function whileTampered<T>(
 }
 
 /** Edits event `id` and re-hashes it and every later event with the unkeyed algorithm. */
-async function editAndRehashWithoutKey(tx: Prisma.TransactionClient, id: number, keyId: "keep" | "drop") {
+async function editAndRehashWithoutKey(
+  tx: Prisma.TransactionClient,
+  id: number,
+  keyId: "keep" | "drop"
+) {
   let prevHash: string | null = null
   for (const row of await allRows(tx)) {
     if (row.id < id) {
@@ -126,7 +140,12 @@ async function editAndRehashWithoutKey(tx: Prisma.TransactionClient, id: number,
     const hash = legacyAuditHash(prevHash, { ...fieldsOf(row), details })
     await tx.auditEvent.update({
       where: { id: row.id },
-      data: { details, prevHash, hash, keyId: keyId === "drop" ? null : row.keyId },
+      data: {
+        details: details as Prisma.InputJsonValue,
+        prevHash,
+        hash,
+        keyId: keyId === "drop" ? null : row.keyId,
+      },
     })
     prevHash = hash
   }
@@ -162,7 +181,11 @@ describe("npm run audit:verify", () => {
     // A database from before keys: rows hashed with plain SHA-256 and no key id.
     let prevHash: string | null = null
     for (const n of [1, 2]) {
-      const fields = { action: "SIGNED_IN" as const, at: new Date(), actorId: n, subjectId: n, impersonationId: null, organizationId: null, ip: null, userAgent: null, details: { legacy: n } }
+      const fields = {
+        ...{ action: "SIGNED_IN" as const, at: new Date(), actorId: n, subjectId: n },
+        ...{ impersonationId: null, organizationId: null, ip: null, userAgent: null },
+        details: { legacy: n },
+      }
       const hash = legacyAuditHash(prevHash, fields)
       await client.auditEvent.create({ data: { ...fields, prevHash, hash, keyId: null } })
       prevHash = hash
@@ -174,19 +197,31 @@ describe("npm run audit:verify", () => {
     expect(rows.slice(2).every((row) => row.keyId === auditKey().id)).toBe(true)
     expect(rows[2]?.prevHash).toBe(rows[1]?.hash) // the first keyed event covers the legacy tail
     const checkpoint = await writeAuditCheckpoint({ client, checkpointFile })
-    expect(checkpoint).toMatchObject({ lastId: rows[5]!.id, hash: rows[5]!.hash, count: 6, keyId: auditKey().id, keyedFromId: rows[2]!.id })
+    expect(checkpoint).toMatchObject({
+      ...{ lastId: rows[5]!.id, hash: rows[5]!.hash, count: 6 },
+      ...{ keyId: auditKey().id, keyedFromId: rows[2]!.id },
+    })
     expect(readLastCheckpoint(checkpointFile)).toEqual(checkpoint)
-    expect(await verify()).toMatchObject({ ok: true, events: 6, legacyEvents: 2, lastId: rows[5]!.id })
+    expect(await verify()).toMatchObject({
+      ok: true,
+      events: 6,
+      legacyEvents: 2,
+      lastId: rows[5]!.id,
+    })
 
     // Downgrading the keyed events to the unkeyed format (re-hashed, no key needed) is caught.
-    const downgraded = await whileTampered((tx) => editAndRehashWithoutKey(tx, rows[2]!.id, "drop"), verify)
+    const downgraded = await whileTampered(
+      (tx) => editAndRehashWithoutKey(tx, rows[2]!.id, "drop"),
+      verify
+    )
     expect(downgraded).toMatchObject({ ok: false, failure: "DOWNGRADED", brokenAtId: rows[2]!.id })
     // Rewriting a legacy row breaks the seal of the first keyed event after it.
     const legacyEdited = await whileTampered(async (tx) => {
       const row = rows[1]!
       const details = { legacy: "forged" }
-      await tx.auditEvent.update({ where: { id: row.id }, data: { details, hash: legacyAuditHash(row.prevHash, { ...fieldsOf(row), details }) } })
-      await tx.auditEvent.update({ where: { id: rows[2]!.id }, data: { prevHash: legacyAuditHash(row.prevHash, { ...fieldsOf(row), details }) } })
+      const hash = legacyAuditHash(row.prevHash, { ...fieldsOf(row), details })
+      await tx.auditEvent.update({ where: { id: row.id }, data: { details, hash } })
+      await tx.auditEvent.update({ where: { id: rows[2]!.id }, data: { prevHash: hash } })
     }, verify)
     expect(legacyEdited).toMatchObject({ ok: false, failure: "EDITED", brokenAtId: rows[2]!.id })
   })
@@ -196,9 +231,11 @@ describe("npm run audit:verify", () => {
     const checkpoint = await writeAuditCheckpoint({ client, checkpointFile })
     const { code, output } = await runVerifyCommand()
     expect(output).toContain(
-      `Audit chain verified: 9 events, up to event #${checkpoint!.lastId} at `,
+      `Audit chain verified: 9 events, up to event #${checkpoint!.lastId} at `
     )
-    expect(output).toContain(`matches the checkpoint of ${checkpoint!.at} (event #${checkpoint!.lastId}, 9 events)`)
+    expect(output).toContain(
+      `matches the checkpoint of ${checkpoint!.at} (event #${checkpoint!.lastId}, 9 events)`
+    )
     expect(code).toBe(0)
   })
 
@@ -207,16 +244,26 @@ describe("npm run audit:verify", () => {
     const victim = rows[4]!
     const kept = await whileTampered((tx) => editAndRehashWithoutKey(tx, victim.id, "keep"), verify)
     expect(kept).toMatchObject({ ok: false, failure: "EDITED", brokenAtId: victim.id })
-    expect(kept.ok || kept.problem).toMatch(new RegExp(`^event #${victim.id} does not match its seal`))
-    const dropped = await whileTampered((tx) => editAndRehashWithoutKey(tx, victim.id, "drop"), verify)
+    expect(kept.ok || kept.problem).toMatch(
+      new RegExp(`^event #${victim.id} does not match its seal`)
+    )
+    const dropped = await whileTampered(
+      (tx) => editAndRehashWithoutKey(tx, victim.id, "drop"),
+      verify
+    )
     expect(dropped).toMatchObject({ ok: false, failure: "DOWNGRADED", brokenAtId: victim.id })
-    // Re-sealed with another key under the real key's id: still not the configured key's seal.
-    const otherKey = auditKeyFrom("an-attackers-guess-at-the-key-0123456789")
+    // Re-sealed by someone who knows the algorithm and the key id (both public), not the secret.
+    const guess = auditKeyFrom("an-attackers-guess-at-the-key-0123456789")
+    const otherKey = { secret: guess.secret, id: auditKey().id }
     const forged = await whileTampered(async (tx) => {
       let prevHash = rows[3]!.hash
       for (const row of rows.slice(4)) {
-        const hash = sealAuditEvent(otherKey, prevHash, { ...fieldsOf(row), details: { n: "forged" } })
-        await tx.auditEvent.update({ where: { id: row.id }, data: { details: { n: "forged" }, prevHash, hash } })
+        const hash = sealAuditEvent(otherKey, prevHash, {
+          ...fieldsOf(row),
+          details: { n: "forged" },
+        })
+        const data = { details: { n: "forged" }, prevHash, hash }
+        await tx.auditEvent.update({ where: { id: row.id }, data })
         prevHash = hash
       }
     }, verify)
@@ -229,26 +276,30 @@ describe("npm run audit:verify", () => {
     const deleteLast = (tx: Prisma.TransactionClient) =>
       tx.$executeRaw`DELETE FROM "AuditEvent" WHERE "id" > ${rows[6]!.id}`.then(() => undefined)
     const truncated = await whileTampered(deleteLast, verify)
-    expect(truncated).toMatchObject({ ok: false, failure: "MISSING_TAIL", brokenAtId: checkpoint.lastId })
-    expect(truncated.ok || truncated.problem).toMatch(
-      new RegExp(`^Missing tail: .* records event #${checkpoint.lastId} \\(9 events\\), but the chain ends at event #${rows[6]!.id} \\(7 events\\)`),
+    const missingTail = { ok: false, failure: "MISSING_TAIL", brokenAtId: checkpoint.lastId }
+    expect(truncated).toMatchObject(missingTail)
+    expect(truncated.ok || truncated.problem).toContain(
+      `records event #${checkpoint.lastId} (9 events), but the chain ends at event #${
+        rows[6]!.id
+      } (7 events)`
     )
+    expect(truncated.ok || truncated.problem).toMatch(/^Missing tail: the checkpoint of /)
     // The app keeps writing validly sealed events after the deletion: the checkpoint still tells.
-    const continued = await whileTampered(
-      async (tx) => {
-        await deleteLast(tx)
-        for (let i = 0; i < 4; i++) {
-          await recordAuditEvent(tx, { action: "SIGNED_OUT", actorId: 1, subjectId: 1, impersonationId: null, organizationId: null, details: { i } })
-        }
-      },
-      verify,
-    )
-    expect(continued).toMatchObject({ ok: false, failure: "MISSING_TAIL", brokenAtId: checkpoint.lastId })
+    const continued = await whileTampered(async (tx) => {
+      await deleteLast(tx)
+      for (let i = 0; i < 4; i++) {
+        await recordAuditEvent(tx, {
+          ...{ action: "SIGNED_OUT", actorId: 1, subjectId: 1 },
+          ...{ impersonationId: null, organizationId: null, details: { i } },
+        })
+      }
+    }, verify)
+    expect(continued).toMatchObject(missingTail)
     expect(continued.ok || continued.problem).toMatch(/^Rewritten: .* but that event is gone/)
     // Nor does a later checkpoint seal the shortened history.
     await whileTampered(deleteLast, async (tx) => {
       await expect(writeAuditCheckpoint({ client: tx, checkpointFile })).rejects.toThrow(
-        `event #${checkpoint.lastId} of the checkpoint of ${checkpoint.at} is gone`,
+        `event #${checkpoint.lastId} of the checkpoint of ${checkpoint.at} is gone`
       )
     })
     expect(readLastCheckpoint(checkpointFile)).toEqual(checkpoint)
@@ -256,10 +307,12 @@ describe("npm run audit:verify", () => {
 
   it("fails with a wrong key, naming the key ids", { timeout: 120_000 }, async () => {
     const wrongKey = auditKeyFrom("a-different-audit-key-0123456789abcdef")
-    const { code, output } = await runVerifyCommand({ AUDIT_HMAC_KEY: "a-different-audit-key-0123456789abcdef" })
+    const { code, output } = await runVerifyCommand({
+      AUDIT_HMAC_KEY: "a-different-audit-key-0123456789abcdef",
+    })
     expect(output).toContain(
       `Audit chain BROKEN: The configured AUDIT_HMAC_KEY (key id ${wrongKey.id}) is not the key ` +
-        `that sealed this chain (key id ${auditKey().id}`,
+        `that sealed this chain (key id ${auditKey().id}`
     )
     expect(code).toBe(1)
     // Without a checkpoint to say so, the first keyed row names the key it was sealed with.
@@ -280,20 +333,17 @@ describe("npm run audit:verify", () => {
     expect(code).toBe(1)
   })
 
-  it.runIf(!databaseUrl)("refuses clearly while another process holds the embedded folder", { timeout: 120_000 }, async () => {
-    const { code, output } = await (async () => {
+  it.runIf(!databaseUrl)(
+    "refuses clearly while another process holds the embedded folder",
+    async () => {
       // This process keeps the folder open while the command runs.
-      const childEnv: NodeJS.ProcessEnv = { ...process.env, PGLITE_DATA_DIR: dataDir, AUDIT_CHECKPOINT_FILE: checkpointFile }
-      delete childEnv.DATABASE_URL
-      const child = spawn("npm", ["run", "-s", "audit:verify"], { cwd: process.cwd(), env: childEnv })
-      let text = ""
-      child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()))
-      child.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()))
-      return { code: await new Promise<number | null>((resolve) => child.once("exit", resolve)), output: text }
-    })()
-    expect(output).toMatch(/Audit chain not verified: The embedded database in .* is in use by process \d+/)
-    expect(code).toBe(2)
-  })
+      const { code, output } = await spawnVerifyCommand({ PGLITE_DATA_DIR: dataDir })
+      expect(output).toMatch(
+        /Audit chain not verified: The embedded database in .* is in use by process \d+/
+      )
+      expect(code).toBe(2)
+    }
+  )
 })
 
 describe("the running app", () => {
@@ -310,7 +360,11 @@ describe("the running app", () => {
     const file = process.env.AUDIT_CHECKPOINT_FILE!
     const last = await db.auditEvent.findFirstOrThrow({ orderBy: { id: "desc" } })
     expect(last).toMatchObject({ action: "IMPERSONATION_ENDED", keyId: auditKey().id })
-    expect(readLastCheckpoint(file)).toMatchObject({ lastId: last.id, hash: last.hash, keyId: auditKey().id })
+    expect(readLastCheckpoint(file)).toMatchObject({
+      lastId: last.id,
+      hash: last.hash,
+      keyId: auditKey().id,
+    })
     expect(await verifyAuditChain()).toMatchObject({ ok: true, lastId: last.id })
   })
 })
