@@ -109,7 +109,7 @@ async function walkChain(
   key: AuditKey,
   start: WalkStart,
   keyedFromId: number | null,
-  watchId: number | null
+  watchId: number | null,
 ): Promise<Walk> {
   const walk: Walk = {
     events: start.count,
@@ -147,7 +147,7 @@ async function walkChain(
           return fail(
             "WRONG_KEY",
             `is sealed with key id ${row.keyId}, not with the configured AUDIT_HMAC_KEY (key id ` +
-              `${key.id}): the key is wrong, or the event was rewritten`
+              `${key.id}): the key is wrong, or the event was rewritten`,
           )
         }
         if (row.hash !== sealAuditEvent(key, prevHash, fields)) {
@@ -201,7 +201,7 @@ export async function verifyAuditChain(options: ChainOptions = {}): Promise<Chai
     key,
     start,
     checkpoint?.keyedFromId ?? null,
-    checkpoint?.lastId ?? null
+    checkpoint?.lastId ?? null,
   )
   if (walk.broken) {
     const { failure, id, problem } = walk.broken
@@ -219,12 +219,12 @@ export async function verifyAuditChain(options: ChainOptions = {}): Promise<Chai
     const recorded = `the checkpoint of ${checkpoint.at} records event #${checkpoint.lastId} (${checkpoint.count} events)`
     if (lastId < checkpoint.lastId) {
       return missing(
-        `Missing tail: ${recorded}, but the chain ends at event #${lastId} (${walk.events} events)`
+        `Missing tail: ${recorded}, but the chain ends at event #${lastId} (${walk.events} events)`,
       )
     }
     if (walk.watchedHash !== checkpoint.hash) {
       return missing(
-        `Rewritten: ${recorded}, but that event is ${walk.watchedHash ? "different" : "gone"}`
+        `Rewritten: ${recorded}, but that event is ${walk.watchedHash ? "different" : "gone"}`,
       )
     }
     if (walk.events < checkpoint.count) {
@@ -244,7 +244,7 @@ export class AuditChainBrokenError extends Error {
  * Returns the checkpoint now in force (null: no file configured, or no events yet).
  */
 export async function writeAuditCheckpoint(
-  options: ChainOptions = {}
+  options: ChainOptions = {},
 ): Promise<AuditCheckpoint | null> {
   const client = options.client ?? db
   const key = options.key ?? auditKey()
@@ -260,7 +260,7 @@ export async function writeAuditCheckpoint(
       throw new AuditChainBrokenError(
         `event #${previous.lastId} of the checkpoint of ${previous.at} is ${
           row ? "different" : "gone"
-        }`
+        }`,
       )
     }
     start = {

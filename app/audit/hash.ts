@@ -56,7 +56,7 @@ function eventBody(event: SealedFields): string {
 export function sealAuditEvent(
   key: AuditKey,
   prevHash: string | null,
-  event: SealedFields
+  event: SealedFields,
 ): string {
   return crypto
     .createHmac("sha256", key.secret)

@@ -16,7 +16,7 @@ describe("resolveAuditKey", () => {
     expect(key.id).toMatch(/^[0-9a-f]{12}$/)
     expect(fs.existsSync(file)).toBe(false)
     expect(() => loadServerConfig({ AUDIT_HMAC_KEY: "k".repeat(31) })).toThrow(
-      "AUDIT_HMAC_KEY must be at least 32 characters"
+      "AUDIT_HMAC_KEY must be at least 32 characters",
     )
   })
 
@@ -24,11 +24,11 @@ describe("resolveAuditKey", () => {
     const file = path.join(tmp, "production")
     expect(() => resolveAuditKey(auditConfig({}), "production", file)).toThrow(MissingAuditKeyError)
     expect(() => resolveAuditKey(auditConfig({}), "production", file)).toThrow(
-      /AUDIT_HMAC_KEY is not set/
+      /AUDIT_HMAC_KEY is not set/,
     )
     expect(fs.existsSync(file)).toBe(false)
     expect(resolveAuditKey(auditConfig({ DEMO_MODE: "true" }), "production", file).id).toMatch(
-      /^[0-9a-f]{12}$/
+      /^[0-9a-f]{12}$/,
     )
   })
 

@@ -23,13 +23,13 @@ export function auditKeyFrom(secret: string): AuditKey {
 export function resolveAuditKey(
   audit: ServerConfig["audit"],
   nodeEnv = process.env.NODE_ENV,
-  keyFile = GENERATED_KEY_FILE
+  keyFile = GENERATED_KEY_FILE,
 ): AuditKey {
   if (audit.hmacKey) return auditKeyFrom(audit.hmacKey)
   if (nodeEnv === "production" && !audit.demoMode) {
     throw new MissingAuditKeyError(
       "AUDIT_HMAC_KEY is not set. In production the audit chain needs a secret of at least 32 " +
-        "characters (e.g. `openssl rand -hex 32`), kept outside the database."
+        "characters (e.g. `openssl rand -hex 32`), kept outside the database.",
     )
   }
   fs.mkdirSync(path.dirname(keyFile), { recursive: true })

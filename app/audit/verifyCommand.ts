@@ -22,7 +22,7 @@ export function describeVerdict(verdict: ChainVerdict): string {
 async function main() {
   const file = checkpointFilePath()
   console.log(
-    `Verifying the audit chain in ${describeEngine(engine)}; checkpoints: ${file ?? "none"}`
+    `Verifying the audit chain in ${describeEngine(engine)}; checkpoints: ${file ?? "none"}`,
   )
   const verdict = await verifyAuditChain()
   if (verdict.ok) console.log(describeVerdict(verdict))

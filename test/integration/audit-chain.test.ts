@@ -84,7 +84,7 @@ async function recordEvents(count: number) {
         impersonationId: null,
         organizationId: null,
         details: { n: counter },
-      })
+      }),
     )
   }
 }
@@ -104,7 +104,7 @@ class Rollback extends Error {}
  */
 async function whileTampered<T>(
   tamper: (tx: Prisma.TransactionClient) => Promise<void>,
-  check: (tx: Prisma.TransactionClient) => Promise<T>
+  check: (tx: Prisma.TransactionClient) => Promise<T>,
 ): Promise<T> {
   let result: T | undefined
   await client
@@ -116,7 +116,7 @@ async function whileTampered<T>(
         result = await check(tx)
         throw new Rollback()
       },
-      { timeout: 30_000 }
+      { timeout: 30_000 },
     )
     .catch((error: unknown) => {
       if (!(error instanceof Rollback)) throw error
@@ -128,7 +128,7 @@ async function whileTampered<T>(
 async function editAndRehashWithoutKey(
   tx: Prisma.TransactionClient,
   id: number,
-  keyId: "keep" | "drop"
+  keyId: "keep" | "drop",
 ) {
   let prevHash: string | null = null
   for (const row of await allRows(tx)) {
@@ -212,7 +212,7 @@ describe("npm run audit:verify", () => {
     // Downgrading the keyed events to the unkeyed format (re-hashed, no key needed) is caught.
     const downgraded = await whileTampered(
       (tx) => editAndRehashWithoutKey(tx, rows[2]!.id, "drop"),
-      verify
+      verify,
     )
     expect(downgraded).toMatchObject({ ok: false, failure: "DOWNGRADED", brokenAtId: rows[2]!.id })
     // Rewriting a legacy row breaks the seal of the first keyed event after it.
@@ -231,10 +231,10 @@ describe("npm run audit:verify", () => {
     const checkpoint = await writeAuditCheckpoint({ client, checkpointFile })
     const { code, output } = await runVerifyCommand()
     expect(output).toContain(
-      `Audit chain verified: 9 events, up to event #${checkpoint!.lastId} at `
+      `Audit chain verified: 9 events, up to event #${checkpoint!.lastId} at `,
     )
     expect(output).toContain(
-      `matches the checkpoint of ${checkpoint!.at} (event #${checkpoint!.lastId}, 9 events)`
+      `matches the checkpoint of ${checkpoint!.at} (event #${checkpoint!.lastId}, 9 events)`,
     )
     expect(code).toBe(0)
   })
@@ -245,11 +245,11 @@ describe("npm run audit:verify", () => {
     const kept = await whileTampered((tx) => editAndRehashWithoutKey(tx, victim.id, "keep"), verify)
     expect(kept).toMatchObject({ ok: false, failure: "EDITED", brokenAtId: victim.id })
     expect(kept.ok || kept.problem).toMatch(
-      new RegExp(`^event #${victim.id} does not match its seal`)
+      new RegExp(`^event #${victim.id} does not match its seal`),
     )
     const dropped = await whileTampered(
       (tx) => editAndRehashWithoutKey(tx, victim.id, "drop"),
-      verify
+      verify,
     )
     expect(dropped).toMatchObject({ ok: false, failure: "DOWNGRADED", brokenAtId: victim.id })
     // Re-sealed by someone who knows the algorithm and the key id (both public), not the secret.
@@ -281,7 +281,7 @@ describe("npm run audit:verify", () => {
     expect(truncated.ok || truncated.problem).toContain(
       `records event #${checkpoint.lastId} (9 events), but the chain ends at event #${
         rows[6]!.id
-      } (7 events)`
+      } (7 events)`,
     )
     expect(truncated.ok || truncated.problem).toMatch(/^Missing tail: the checkpoint of /)
     // The app keeps writing validly sealed events after the deletion: the checkpoint still tells.
@@ -299,7 +299,7 @@ describe("npm run audit:verify", () => {
     // Nor does a later checkpoint seal the shortened history.
     await whileTampered(deleteLast, async (tx) => {
       await expect(writeAuditCheckpoint({ client: tx, checkpointFile })).rejects.toThrow(
-        `event #${checkpoint.lastId} of the checkpoint of ${checkpoint.at} is gone`
+        `event #${checkpoint.lastId} of the checkpoint of ${checkpoint.at} is gone`,
       )
     })
     expect(readLastCheckpoint(checkpointFile)).toEqual(checkpoint)
@@ -312,7 +312,7 @@ describe("npm run audit:verify", () => {
     })
     expect(output).toContain(
       `Audit chain BROKEN: The configured AUDIT_HMAC_KEY (key id ${wrongKey.id}) is not the key ` +
-        `that sealed this chain (key id ${auditKey().id}`
+        `that sealed this chain (key id ${auditKey().id}`,
     )
     expect(code).toBe(1)
     // Without a checkpoint to say so, the first keyed row names the key it was sealed with.
@@ -339,10 +339,10 @@ describe("npm run audit:verify", () => {
       // This process keeps the folder open while the command runs.
       const { code, output } = await spawnVerifyCommand({ PGLITE_DATA_DIR: dataDir })
       expect(output).toMatch(
-        /Audit chain not verified: The embedded database in .* is in use by process \d+/
+        /Audit chain not verified: The embedded database in .* is in use by process \d+/,
       )
       expect(code).toBe(2)
-    }
+    },
   )
 })
 
