@@ -22,14 +22,14 @@ export const AuditCheckpoint = z.object({
 })
 export type AuditCheckpoint = z.infer<typeof AuditCheckpoint>
 
-/** AUDIT_CHECKPOINT_FILE, else beside the embedded data folder (none for an in-memory one). */
+/** AUDIT_CHECKPOINT_FILE, else one per embedded data folder, beside it (none in memory). */
 export function checkpointFilePath(): string | null {
   if (serverConfig.audit.checkpointFile) return path.resolve(serverConfig.audit.checkpointFile)
   const engine = engineFromEnv()
   if (engine.kind === "postgres")
     return path.join(process.cwd(), ".data", "audit-checkpoints.jsonl")
   if (engine.dataDir === "memory://") return null
-  return path.join(path.dirname(engine.dataDir), "audit-checkpoints.jsonl")
+  return `${engine.dataDir}.audit-checkpoints.jsonl`
 }
 
 // Only the file's end is read; checkpoints from several instances may interleave.
