@@ -8,6 +8,8 @@ export async function register() {
   try {
     // A bad setting stops the server now rather than failing every request later.
     await import("app/core/serverConfig")
+    const { auditKey } = await import("app/audit/key")
+    auditKey() // production without AUDIT_HMAC_KEY refuses to start
   } catch (error) {
     console.error(error instanceof Error ? error.message : error)
     process.exit(1)

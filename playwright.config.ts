@@ -28,6 +28,7 @@ function server(port: number, name: string, extraEnv: Record<string, string> = {
       DATABASE_URL: "",
       NEXT_TELEMETRY_DISABLED: "1",
       SESSION_SECRET_KEY: "e2e-secret-key-that-is-long-enough-0123456789",
+      AUDIT_HMAC_KEY: "e2e-audit-key-that-is-long-enough-0123456789",
       ...extraEnv,
     },
   }

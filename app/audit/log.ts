@@ -1,7 +1,12 @@
-import crypto from "node:crypto"
-import db, { Prisma } from "db"
+import { Prisma } from "db"
+import { serverConfig } from "app/core/serverConfig"
 import { currentRequestMeta } from "app/core/requestContext"
+import { writeAuditCheckpoint } from "./chain"
+import { sealAuditEvent, type SealedFields } from "./hash"
+import { auditKey } from "./key"
 import type { AuditAction } from "./schemas"
+
+export { verifyAuditChain, type ChainVerdict } from "./chain"
 
 type Tx = Prisma.TransactionClient
 
@@ -14,48 +19,21 @@ export type AuditEntry = {
   details: Record<string, unknown>
 }
 
-type HashedFields = AuditEntry & { at: Date; ip: string | null; userAgent: string | null }
-
-/** JSON with sorted keys, so the same event always hashes the same. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
-  if (value && typeof value === "object" && !(value instanceof Date)) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`
-  }
-  return JSON.stringify(value instanceof Date ? value.toISOString() : value)
-}
-
-export function auditEventHash(prevHash: string | null, event: HashedFields): string {
-  const { action, at, actorId, subjectId, impersonationId, organizationId, ip, userAgent, details } =
-    event
-  const body = canonicalJson({
-    action,
-    at,
-    actorId,
-    subjectId,
-    impersonationId,
-    organizationId,
-    ip,
-    userAgent,
-    details,
-  })
-  return crypto.createHash("sha256").update(`${prevHash ?? ""}\n${body}`).digest("hex")
-}
-
 // Serializes writers so each event links to the one before it, on any number of instances.
 const AUDIT_CHAIN_LOCK = 727_436_002
 
 /** Appends one event to the hash chain; call inside the transaction that made the change. */
 export async function recordAuditEvent(tx: Tx, entry: AuditEntry, at = new Date()) {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`
-  const last = await tx.auditEvent.findFirst({ orderBy: { id: "desc" }, select: { hash: true } })
+  const last = await tx.auditEvent.findFirst({
+    orderBy: { id: "desc" },
+    select: { hash: true, keyId: true },
+  })
   const prevHash = last?.hash ?? null
+  const key = auditKey()
   const { ip, userAgent } = currentRequestMeta()
-  const event: HashedFields = { ...entry, at, ip, userAgent }
-  return tx.auditEvent.create({
+  const event: SealedFields = { ...entry, at, ip, userAgent }
+  const row = await tx.auditEvent.create({
     data: {
       ...entry,
       details: entry.details as Prisma.InputJsonValue,
@@ -63,37 +41,39 @@ export async function recordAuditEvent(tx: Tx, entry: AuditEntry, at = new Date(
       ip,
       userAgent,
       prevHash,
-      hash: auditEventHash(prevHash, event),
+      hash: sealAuditEvent(key, prevHash, event),
+      keyId: key.id,
     },
   })
+  scheduleCheckpoint(last?.keyId == null)
+  return row
 }
 
-export type ChainVerdict = { ok: true; events: number } | { ok: false; brokenAtId: number; events: number }
+// The checkpoint reads the committed tail later, off the request: the transaction has not
+// committed yet here, and a file write must not slow or fail the change being audited.
+const DUE_DELAY_MS = 1000
+let eventsSinceCheckpoint = 0
+let pending: { timer: NodeJS.Timeout; at: number } | null = null
 
-/** Walks the whole chain and recomputes every hash. */
-export async function verifyAuditChain(client: Pick<typeof db, "auditEvent"> = db): Promise<ChainVerdict> {
-  let prevHash: string | null = null
-  let cursor = 0
-  let count = 0
-  for (;;) {
-    const batch = await client.auditEvent.findMany({
-      where: { id: { gt: cursor } },
-      orderBy: { id: "asc" },
-      take: 1000,
-    })
-    if (batch.length === 0) return { ok: true, events: count }
-    for (const row of batch) {
-      const expected = auditEventHash(prevHash, {
-        ...row,
-        action: row.action,
-        details: row.details as Record<string, unknown>,
-      })
-      if (row.prevHash !== prevHash || row.hash !== expected) {
-        return { ok: false, brokenAtId: row.id, events: count }
-      }
-      prevHash = row.hash
-      cursor = row.id
-      count++
-    }
+function scheduleCheckpoint(startsKeyedChain: boolean) {
+  eventsSinceCheckpoint++
+  const due = startsKeyedChain || eventsSinceCheckpoint >= serverConfig.audit.checkpointEvery
+  const at = Date.now() + (due ? DUE_DELAY_MS : serverConfig.audit.checkpointSeconds * 1000)
+  if (pending && pending.at <= at) return
+  if (pending) clearTimeout(pending.timer)
+  const timer = setTimeout(() => void flushAuditCheckpoint(), at - Date.now())
+  timer.unref() // never keeps a process alive
+  pending = { timer, at }
+}
+
+/** Writes the pending checkpoint now; failures are logged, never thrown. */
+export async function flushAuditCheckpoint(): Promise<void> {
+  if (pending) clearTimeout(pending.timer)
+  pending = null
+  eventsSinceCheckpoint = 0
+  try {
+    await writeAuditCheckpoint()
+  } catch (error) {
+    console.error(`Audit checkpoint not written: ${error instanceof Error ? error.message : error}`)
   }
 }

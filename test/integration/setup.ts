@@ -1,3 +1,6 @@
+import fs from "node:fs"
+import os from "node:os"
+import path from "node:path"
 import { inject } from "vitest"
 
 // Runs in each test worker before any app module is imported: db/index.ts reads these.
@@ -8,3 +11,10 @@ if (databaseUrl) {
   delete process.env.DATABASE_URL
   process.env.PGLITE_DATA_DIR = "memory://"
 }
+
+// A fixed audit key, and checkpoints in a file of this test file's own (never the demo's .data/).
+process.env.AUDIT_HMAC_KEY = "integration-test-audit-key-0123456789abcdef"
+process.env.AUDIT_CHECKPOINT_FILE = path.join(
+  fs.mkdtempSync(path.join(os.tmpdir(), "audit-checkpoints-")),
+  "audit-checkpoints.jsonl",
+)

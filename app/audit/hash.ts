@@ -1,0 +1,73 @@
+import crypto from "node:crypto"
+import type { AuditKey } from "./key"
+import type { AuditAction } from "./schemas"
+
+/** The fields an event's seal covers, besides the previous event's hash. */
+export type SealedFields = {
+  action: AuditAction
+  at: Date
+  actorId: number | null
+  subjectId: number | null
+  impersonationId: number | null
+  organizationId: number | null
+  ip: string | null
+  userAgent: string | null
+  details: Record<string, unknown>
+}
+
+/** JSON with sorted keys, so the same event always hashes the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
+  if (value && typeof value === "object" && !(value instanceof Date)) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`
+  }
+  return JSON.stringify(value instanceof Date ? value.toISOString() : value)
+}
+
+function eventBody(event: SealedFields): string {
+  const {
+    action,
+    at,
+    actorId,
+    subjectId,
+    impersonationId,
+    organizationId,
+    ip,
+    userAgent,
+    details,
+  } = event
+  return canonicalJson({
+    action,
+    at,
+    actorId,
+    subjectId,
+    impersonationId,
+    organizationId,
+    ip,
+    userAgent,
+    details,
+  })
+}
+
+/** HMAC-SHA256 over the previous hash, the key id and the event: only the key holder can forge it. */
+export function sealAuditEvent(
+  key: AuditKey,
+  prevHash: string | null,
+  event: SealedFields,
+): string {
+  return crypto
+    .createHmac("sha256", key.secret)
+    .update(`${prevHash ?? ""}\n${key.id}\n${eventBody(event)}`)
+    .digest("hex")
+}
+
+/** The unkeyed SHA-256 of rows written before keys existed (keyId null); anyone can recompute it. */
+export function legacyAuditHash(prevHash: string | null, event: SealedFields): string {
+  return crypto
+    .createHash("sha256")
+    .update(`${prevHash ?? ""}\n${eventBody(event)}`)
+    .digest("hex")
+}
