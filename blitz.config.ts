@@ -13,6 +13,26 @@ const booleanFromEnv = z
   .enum(["true", "false", "1", "0"], { message: 'must be "true" or "false"' })
   .transform((value) => value === "true" || value === "1")
 
+// --- Accounts: demo mode, session secret, secure cookies, sign-in throttle ---
+const wholeNumber = (min: number, fallback: number) =>
+  z.coerce.number({ message: "must be a whole number" }).int("must be a whole number").min(min, `must be at least ${min}`).default(fallback)
+
+const AccountsEnv = z.object({
+  DEMO_MODE: booleanFromEnv.default(false),
+  SESSION_SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  DISABLE_SECURE_COOKIES: booleanFromEnv.default(false),
+  LOGIN_THROTTLE_EMAIL_MAX_FAILURES: wholeNumber(1, 5),
+  LOGIN_THROTTLE_IP_MAX_FAILURES: wholeNumber(1, 50),
+  LOGIN_THROTTLE_WINDOW_SECONDS: wholeNumber(1, 15 * 60),
+  LOGIN_THROTTLE_MAX_LOCK_SECONDS: wholeNumber(1, 15 * 60),
+})
+
+/** Also read by next.config.ts, before the rest is validated (an invalid value counts as off). */
+export function demoModeFromEnv(env: Record<string, string | undefined> = process.env): boolean {
+  return booleanFromEnv.safeParse(env.DEMO_MODE).data ?? false
+}
+// --- end of accounts block ---
+
 const ServerEnv = z.object({
   IMPERSONATION_TTL_SECONDS: z.coerce
     .number({ message: "must be a whole number of seconds" })
@@ -21,6 +41,7 @@ const ServerEnv = z.object({
     .max(8 * 60 * 60, "must be at most 8 hours (28800 seconds)")
     .default(20 * 60),
   IMPERSONATION_ENABLED: booleanFromEnv.default(true),
+  ...AccountsEnv.shape,
 })
 
 export type ServerConfig = {
@@ -30,21 +51,46 @@ export type ServerConfig = {
     /** Time limit of every impersonation; never extended. */
     ttlSeconds: number
   }
+  /** The published demo accounts may be served (`npm run quickstart`); every page says so. */
+  demoMode: boolean
+  /** Session cookies carry `Secure` (production unless DISABLE_SECURE_COOKIES=true). */
+  secureCookies: boolean
+  /** Failed sign-ins before a lock, per email and per client IP, and how long locks grow. */
+  loginThrottle: { emailMaxFailures: number; ipMaxFailures: number; windowMs: number; maxLockMs: number }
 }
 
 export function loadServerConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
   const parsed = ServerEnv.safeParse({
     IMPERSONATION_TTL_SECONDS: env.IMPERSONATION_TTL_SECONDS || undefined,
     IMPERSONATION_ENABLED: env.IMPERSONATION_ENABLED || undefined,
+    ...Object.fromEntries(Object.keys(AccountsEnv.shape).map((key) => [key, env[key] || undefined])),
   })
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`)
     throw new Error(`Invalid configuration in the environment: ${problems.join("; ")}`)
   }
+  const production = env.NODE_ENV === "production"
+  const building = env.NEXT_PHASE === "phase-production-build" // `next build` signs nothing
+  // Blitz would sign sessions with a guessable default key; only a demo generates one (next.config.ts).
+  if (production && !building && !parsed.data.DEMO_MODE && !parsed.data.SESSION_SECRET_KEY) {
+    throw new Error(
+      "Invalid configuration in the environment: SESSION_SECRET_KEY is required in production " +
+        "(a random value of at least 32 characters, e.g. `openssl rand -hex 32`); " +
+        "only DEMO_MODE=true generates one.",
+    )
+  }
   return {
     impersonation: {
       enabled: parsed.data.IMPERSONATION_ENABLED,
       ttlSeconds: parsed.data.IMPERSONATION_TTL_SECONDS,
+    },
+    demoMode: parsed.data.DEMO_MODE,
+    secureCookies: production && !parsed.data.DISABLE_SECURE_COOKIES,
+    loginThrottle: {
+      emailMaxFailures: parsed.data.LOGIN_THROTTLE_EMAIL_MAX_FAILURES,
+      ipMaxFailures: parsed.data.LOGIN_THROTTLE_IP_MAX_FAILURES,
+      windowMs: parsed.data.LOGIN_THROTTLE_WINDOW_SECONDS * 1000,
+      maxLockMs: parsed.data.LOGIN_THROTTLE_MAX_LOCK_SECONDS * 1000,
     },
   }
 }
