@@ -13,6 +13,9 @@ const booleanFromEnv = z
   .enum(["true", "false", "1", "0"], { message: 'must be "true" or "false"' })
   .transform((value) => value === "true" || value === "1")
 
+const wholeNumber = (min: number, fallback: number) =>
+  z.coerce.number({ message: "must be a whole number" }).int("must be a whole number").min(min, `must be at least ${min}`).default(fallback)
+
 const ServerEnv = z.object({
   IMPERSONATION_TTL_SECONDS: z.coerce
     .number({ message: "must be a whole number of seconds" })
@@ -21,22 +24,23 @@ const ServerEnv = z.object({
     .max(8 * 60 * 60, "must be at most 8 hours (28800 seconds)")
     .default(20 * 60),
   IMPERSONATION_ENABLED: booleanFromEnv.default(true),
-  // --- Audit chain: key and checkpoints (app/audit/key.ts, app/audit/checkpoint.ts) ---
-  AUDIT_HMAC_KEY: z.string().min(32, "must be at least 32 characters").optional(),
-  AUDIT_CHECKPOINT_FILE: z.string().optional(),
-  AUDIT_CHECKPOINT_EVERY: z.coerce
-    .number({ message: "must be a whole number of events" })
-    .int("must be a whole number of events")
-    .min(1, "must be at least 1")
-    .default(100),
-  AUDIT_CHECKPOINT_SECONDS: z.coerce
-    .number({ message: "must be a whole number of seconds" })
-    .int("must be a whole number of seconds")
-    .min(1, "must be at least 1 second")
-    .default(60),
   DEMO_MODE: booleanFromEnv.default(false),
-  // --- end audit chain ---
+  SESSION_SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  DISABLE_SECURE_COOKIES: booleanFromEnv.default(false),
+  LOGIN_THROTTLE_EMAIL_MAX_FAILURES: wholeNumber(1, 5),
+  LOGIN_THROTTLE_IP_MAX_FAILURES: wholeNumber(1, 50),
+  LOGIN_THROTTLE_WINDOW_SECONDS: wholeNumber(1, 15 * 60),
+  LOGIN_THROTTLE_MAX_LOCK_SECONDS: wholeNumber(1, 15 * 60),
+  AUDIT_HMAC_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  AUDIT_CHECKPOINT_FILE: z.string().trim().optional(),
+  AUDIT_CHECKPOINT_EVERY: wholeNumber(1, 100),
+  AUDIT_CHECKPOINT_SECONDS: wholeNumber(1, 60),
 })
+
+/** Also read by next.config.ts, before the rest is validated (an invalid value counts as off). */
+export function demoModeFromEnv(env: Record<string, string | undefined> = process.env): boolean {
+  return booleanFromEnv.safeParse(env.DEMO_MODE).data ?? false
+}
 
 export type ServerConfig = {
   impersonation: {
@@ -45,7 +49,12 @@ export type ServerConfig = {
     /** Time limit of every impersonation; never extended. */
     ttlSeconds: number
   }
-  // --- Audit chain ---
+  /** The published demo accounts may be served (`npm run quickstart`); every page says so. */
+  demoMode: boolean
+  /** Session cookies carry `Secure` (production unless DISABLE_SECURE_COOKIES=true). */
+  secureCookies: boolean
+  /** Failed sign-ins before a lock, per email and per client IP, and how long locks grow. */
+  loginThrottle: { emailMaxFailures: number; ipMaxFailures: number; windowMs: number; maxLockMs: number }
   audit: {
     /** AUDIT_HMAC_KEY; when absent app/audit/key.ts generates one, outside production only. */
     hmacKey: string | null
@@ -54,40 +63,46 @@ export type ServerConfig = {
     /** A checkpoint after this many events, and at most this many seconds after any event. */
     checkpointEvery: number
     checkpointSeconds: number
-    demoMode: boolean
   }
-  // --- end audit chain ---
 }
 
 export function loadServerConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
-  const parsed = ServerEnv.safeParse({
-    IMPERSONATION_TTL_SECONDS: env.IMPERSONATION_TTL_SECONDS || undefined,
-    IMPERSONATION_ENABLED: env.IMPERSONATION_ENABLED || undefined,
-    // --- Audit chain ---
-    AUDIT_HMAC_KEY: env.AUDIT_HMAC_KEY || undefined,
-    AUDIT_CHECKPOINT_FILE: env.AUDIT_CHECKPOINT_FILE?.trim() || undefined,
-    AUDIT_CHECKPOINT_EVERY: env.AUDIT_CHECKPOINT_EVERY || undefined,
-    AUDIT_CHECKPOINT_SECONDS: env.AUDIT_CHECKPOINT_SECONDS || undefined,
-    DEMO_MODE: env.DEMO_MODE || undefined,
-    // --- end audit chain ---
-  })
+  // An empty variable counts as unset.
+  const parsed = ServerEnv.safeParse(
+    Object.fromEntries(Object.keys(ServerEnv.shape).map((key) => [key, env[key] || undefined])),
+  )
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`)
     throw new Error(`Invalid configuration in the environment: ${problems.join("; ")}`)
+  }
+  const production = env.NODE_ENV === "production"
+  const building = env.NEXT_PHASE === "phase-production-build" // `next build` signs nothing
+  // Blitz would sign sessions with a guessable default key; only a demo generates one (next.config.ts).
+  if (production && !building && !parsed.data.DEMO_MODE && !parsed.data.SESSION_SECRET_KEY) {
+    throw new Error(
+      "Invalid configuration in the environment: SESSION_SECRET_KEY is required in production " +
+        "(a random value of at least 32 characters, e.g. `openssl rand -hex 32`); " +
+        "only DEMO_MODE=true generates one.",
+    )
   }
   return {
     impersonation: {
       enabled: parsed.data.IMPERSONATION_ENABLED,
       ttlSeconds: parsed.data.IMPERSONATION_TTL_SECONDS,
     },
-    // --- Audit chain ---
+    demoMode: parsed.data.DEMO_MODE,
+    secureCookies: production && !parsed.data.DISABLE_SECURE_COOKIES,
+    loginThrottle: {
+      emailMaxFailures: parsed.data.LOGIN_THROTTLE_EMAIL_MAX_FAILURES,
+      ipMaxFailures: parsed.data.LOGIN_THROTTLE_IP_MAX_FAILURES,
+      windowMs: parsed.data.LOGIN_THROTTLE_WINDOW_SECONDS * 1000,
+      maxLockMs: parsed.data.LOGIN_THROTTLE_MAX_LOCK_SECONDS * 1000,
+    },
     audit: {
       hmacKey: parsed.data.AUDIT_HMAC_KEY ?? null,
-      checkpointFile: parsed.data.AUDIT_CHECKPOINT_FILE ?? null,
+      checkpointFile: parsed.data.AUDIT_CHECKPOINT_FILE || null,
       checkpointEvery: parsed.data.AUDIT_CHECKPOINT_EVERY,
       checkpointSeconds: parsed.data.AUDIT_CHECKPOINT_SECONDS,
-      demoMode: parsed.data.DEMO_MODE,
     },
-    // --- end audit chain ---
   }
 }

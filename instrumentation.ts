@@ -1,13 +1,15 @@
 /**
  * Runs once when the server starts. On the embedded engine the server takes the data folder's
  * lock (and migrates) now, not at its first query, so that a second process, or a second
- * server, fails at once with a message naming the holder instead of racing it later.
+ * server, fails at once with a message naming the holder instead of racing it later. A
+ * production server without demo mode also refuses while a demo account keeps the demo password.
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return
+  let demoMode = false
   try {
     // A bad setting stops the server now rather than failing every request later.
-    await import("app/core/serverConfig")
+    demoMode = (await import("app/core/serverConfig")).serverConfig.demoMode
     const { auditKey } = await import("app/audit/key")
     auditKey() // production without AUDIT_HMAC_KEY refuses to start
   } catch (error) {
@@ -16,10 +18,19 @@ export async function register() {
   }
   const { engineFromEnv, openEmbedded, describeEngine } = await import("db/engine")
   const engine = engineFromEnv()
-  if (engine.kind !== "pglite") return
   try {
-    await openEmbedded(engine.dataDir)
-    console.log(`Database: ${describeEngine(engine)}`)
+    if (engine.kind === "pglite") {
+      await openEmbedded(engine.dataDir)
+      console.log(`Database: ${describeEngine(engine)}`)
+    }
+    if (process.env.NODE_ENV === "production" && !demoMode) {
+      const { demoAccountsOnDemoPassword, demoPasswordRefusal } = await import("app/auth/demoAccounts")
+      const flagged = await demoAccountsOnDemoPassword()
+      if (flagged.length > 0) {
+        console.error(demoPasswordRefusal(flagged))
+        process.exit(1)
+      }
+    }
   } catch (error) {
     console.error(error instanceof Error ? error.message : error)
     process.exit(1)

@@ -3,14 +3,16 @@ import fs from "node:fs"
 import path from "node:path"
 import { withBlitz } from "@blitzjs/next"
 import type { NextConfig } from "next"
+import { demoModeFromEnv } from "./blitz.config"
 
 /**
- * Blitz signs tokens with SESSION_SECRET_KEY and refuses to serve in production without it.
- * For a local quickstart, a random key is generated once and kept in the git-ignored .data/
- * folder, so sessions survive a restart; a real deployment sets the variable itself.
+ * Blitz signs tokens with SESSION_SECRET_KEY. In development and in a demo (quickstart), a
+ * random key is generated once and kept in the git-ignored .data/ folder, so sessions survive
+ * a restart; in production a real deployment must set it (blitz.config.ts refuses otherwise).
  */
 function ensureSessionSecret() {
   if (process.env.SESSION_SECRET_KEY) return
+  if (process.env.NODE_ENV === "production" && !demoModeFromEnv()) return
   const file = path.join(process.cwd(), ".data", "session-secret")
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true })

@@ -29,6 +29,8 @@ function server(port: number, name: string, extraEnv: Record<string, string> = {
       NEXT_TELEMETRY_DISABLED: "1",
       SESSION_SECRET_KEY: "e2e-secret-key-that-is-long-enough-0123456789",
       AUDIT_HMAC_KEY: "e2e-audit-key-that-is-long-enough-0123456789",
+      // The servers run on the seeded demo accounts, which production refuses outside demo mode.
+      DEMO_MODE: "true",
       ...extraEnv,
     },
   }

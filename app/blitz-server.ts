@@ -4,6 +4,7 @@ import { RpcServerPlugin } from "@blitzjs/rpc"
 import { BlitzLogger } from "blitz"
 import { cookiePrefix, sessionExpiryMinutes } from "blitz.config"
 import { sessionStorage } from "app/auth/sessionStorage"
+import { serverConfig } from "app/core/serverConfig"
 
 export const { getBlitzContext, useAuthenticatedBlitzContext, invoke, withBlitzAuth } =
   setupBlitzServer({
@@ -13,6 +14,8 @@ export const { getBlitzContext, useAuthenticatedBlitzContext, invoke, withBlitzA
         storage: sessionStorage,
         isAuthorized: simpleRolesIsAuthorized,
         sessionExpiryMinutes,
+        // Blitz reads DISABLE_SECURE_COOKIES as "set means true"; the validated setting wins.
+        secureCookies: serverConfig.secureCookies,
       }),
       RpcServerPlugin({ logging: { disablelevel: "debug" } }),
     ],

@@ -4,6 +4,7 @@ import type { ReactNode } from "react"
 import { adminConsoleAccess } from "app/admin/access"
 import { LogoutButton } from "app/auth/components/LogoutButton"
 import { BlitzProvider } from "app/blitz-client"
+import { serverConfig } from "app/core/serverConfig"
 import { ImpersonatingUserNotice } from "app/impersonation/components/ImpersonatingUserNotice"
 import { loadCurrentUser } from "app/users/currentUser"
 import "./globals.css"
@@ -19,6 +20,11 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
     <html lang="en">
       <body>
         <BlitzProvider>
+          {serverConfig.demoMode && (
+            <p className="demo-strip" role="note">
+              Demo data: do not use in production
+            </p>
+          )}
           <ImpersonatingUserNotice user={user} />
           <header className="top-bar">
             <nav aria-label="Main">

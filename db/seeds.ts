@@ -1,33 +1,9 @@
 import { SecurePassword } from "@blitzjs/auth/secure-password"
-import db, { engine, type OrgRole, type Role } from "./index"
+import { DEMO_PASSWORD, DEMO_USERS } from "./demoAccounts"
+import db, { engine } from "./index"
 import { closeEmbedded, describeEngine } from "./engine"
 
-export const DEMO_PASSWORD = "demo-password-1"
-
-type DemoUser = {
-  email: string
-  name: string
-  role?: Role
-  status?: "ACTIVE" | "DISABLED"
-  impersonationConsent?: "ALLOWED" | "NEVER"
-  organization?: { name: string; role: OrgRole }
-}
-
-export const DEMO_USERS: DemoUser[] = [
-  { email: "superadmin@example.com", name: "Sam Superadmin", role: "SUPERADMIN" },
-  { email: "support@example.com", name: "Sky Support", role: "SUPPORT" },
-  { email: "user@example.com", name: "Uma User" },
-  { email: "disabled@example.com", name: "Dana Disabled", status: "DISABLED" },
-  { email: "optout@example.com", name: "Oscar Optout", impersonationConsent: "NEVER" },
-  { email: "owner@acme.example", name: "Olive Owner", organization: { name: "Acme", role: "OWNER" } },
-  { email: "admin@acme.example", name: "Adam Admin", organization: { name: "Acme", role: "ADMIN" } },
-  { email: "member@acme.example", name: "Mia Member", organization: { name: "Acme", role: "MEMBER" } },
-  {
-    email: "member@globex.example",
-    name: "Gus Globex",
-    organization: { name: "Globex", role: "MEMBER" },
-  },
-]
+export { DEMO_PASSWORD, DEMO_USERS }
 
 /** Creates what is missing and leaves existing rows as they are, so it can run again. */
 export async function seed(): Promise<{ created: number }> {

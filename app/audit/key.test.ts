@@ -6,7 +6,7 @@ import { loadServerConfig } from "blitz.config"
 import { MissingAuditKeyError, resolveAuditKey } from "./key"
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "audit-key-"))
-const auditConfig = (env: Record<string, string>) => loadServerConfig(env).audit
+const auditConfig = (env: Record<string, string>) => loadServerConfig(env)
 
 describe("resolveAuditKey", () => {
   it("uses AUDIT_HMAC_KEY when set, and refuses one shorter than 32 characters", () => {

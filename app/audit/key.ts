@@ -21,12 +21,12 @@ export function auditKeyFrom(secret: string): AuditKey {
 }
 
 export function resolveAuditKey(
-  audit: ServerConfig["audit"],
+  { audit, demoMode }: Pick<ServerConfig, "audit" | "demoMode">,
   nodeEnv = process.env.NODE_ENV,
   keyFile = GENERATED_KEY_FILE,
 ): AuditKey {
   if (audit.hmacKey) return auditKeyFrom(audit.hmacKey)
-  if (nodeEnv === "production" && !audit.demoMode) {
+  if (nodeEnv === "production" && !demoMode) {
     throw new MissingAuditKeyError(
       "AUDIT_HMAC_KEY is not set. In production the audit chain needs a secret of at least 32 " +
         "characters (e.g. `openssl rand -hex 32`), kept outside the database.",
@@ -45,5 +45,5 @@ let cached: AuditKey | undefined
 
 /** The configured key, read once per process. */
 export function auditKey(): AuditKey {
-  return (cached ??= resolveAuditKey(serverConfig.audit))
+  return (cached ??= resolveAuditKey(serverConfig))
 }

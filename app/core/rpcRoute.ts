@@ -112,7 +112,7 @@ export class InputValidationError extends Error {
   statusCode = 400
 }
 
-const EXPECTED_STATUS = new Set([400, 401, 403, 404, 409, 422])
+const EXPECTED_STATUS = new Set([400, 401, 403, 404, 409, 422, 429])
 
 /**
  * Errors as RPC clients see them: validation failures list what was wrong, expected errors

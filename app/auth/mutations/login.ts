@@ -1,8 +1,18 @@
 import { SecurePassword } from "@blitzjs/auth/secure-password"
 import { resolver } from "@blitzjs/rpc"
 import { AuthenticationError } from "blitz"
-import db from "db"
+import crypto from "node:crypto"
+import db, { type User } from "db"
+import { recordAuditEvent } from "app/audit/log"
+import { currentRequestMeta } from "app/core/requestContext"
 import { endSessionImpersonation } from "app/impersonation/guard"
+import { recordSignIn } from "../audit"
+import {
+  SignInThrottledError,
+  loginLockRemainingMs,
+  loginThrottleKeys,
+  recordLoginFailure,
+} from "../loginThrottle"
 import { Login } from "../schemas"
 
 export class AccountDisabledError extends AuthenticationError {
@@ -12,15 +22,50 @@ export class AccountDisabledError extends AuthenticationError {
   }
 }
 
+type FailureReason = "UNKNOWN_EMAIL" | "WRONG_PASSWORD" | "DISABLED" | "THROTTLED"
+
+// Unknown emails are verified against this, so they take as long to refuse as a wrong password.
+let dummyHash: Promise<string> | null = null
+export function passwordHashToVerify(user: Pick<User, "hashedPassword"> | null): Promise<string> {
+  if (user?.hashedPassword) return Promise.resolve(user.hashedPassword)
+  dummyHash ??= SecurePassword.hash(crypto.randomBytes(16).toString("hex"))
+  return dummyHash
+}
+
+async function refuse(email: string, keys: ReturnType<typeof loginThrottleKeys>, reason: FailureReason, subjectId: number | null) {
+  await db.$transaction(async (tx) => {
+    if (reason !== "THROTTLED") await recordLoginFailure(tx, keys)
+    await recordAuditEvent(tx, {
+      action: "SIGN_IN_FAILED",
+      actorId: null,
+      subjectId,
+      impersonationId: null,
+      organizationId: null,
+      details: { email, reason },
+    })
+  })
+}
+
+/** Checks the throttle, then the password; every refusal is counted and audited (never the password). */
 export async function authenticateUser(email: string, password: string) {
+  const keys = loginThrottleKeys(email, currentRequestMeta().ip)
+  const lockedMs = await loginLockRemainingMs(keys)
+  if (lockedMs > 0) {
+    await refuse(email, keys, "THROTTLED", null)
+    throw new SignInThrottledError(lockedMs)
+  }
   const user = await db.user.findUnique({ where: { email } })
-  const result = await SecurePassword.verify(user?.hashedPassword ?? null, password).catch(
+  const result = await SecurePassword.verify(await passwordHashToVerify(user), password).catch(
     () => SecurePassword.INVALID,
   )
   if (!user || result === SecurePassword.INVALID || result === SecurePassword.INVALID_UNRECOGNIZED_HASH) {
+    await refuse(email, keys, user ? "WRONG_PASSWORD" : "UNKNOWN_EMAIL", user?.id ?? null)
     throw new AuthenticationError("Wrong email or password")
   }
-  if (user.status !== "ACTIVE") throw new AccountDisabledError()
+  if (user.status !== "ACTIVE") {
+    await refuse(email, keys, "DISABLED", user.id)
+    throw new AccountDisabledError()
+  }
   if (result === SecurePassword.VALID_NEEDS_REHASH) {
     await db.user.update({
       where: { id: user.id },
@@ -36,5 +81,6 @@ export default resolver.pipe(resolver.zod(Login), async ({ email, password }, ct
   await endSessionImpersonation(ctx.session.$handle, "SIGNED_OUT")
   await ctx.session.$revoke()
   await ctx.session.$create({ userId: user.id, role: user.role })
+  await recordSignIn(user, "PASSWORD")
   return { id: user.id, email: user.email, name: user.name, role: user.role }
 })

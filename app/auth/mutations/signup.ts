@@ -3,6 +3,7 @@ import { resolver } from "@blitzjs/rpc"
 import db from "db"
 import { isUniqueViolation } from "app/core/errors"
 import { endSessionImpersonation } from "app/impersonation/guard"
+import { recordSignIn } from "../audit"
 import { Signup } from "../schemas"
 
 export class EmailTakenError extends Error {
@@ -23,5 +24,6 @@ export default resolver.pipe(resolver.zod(Signup), async ({ name, email, passwor
   await endSessionImpersonation(ctx.session.$handle, "SIGNED_OUT")
   await ctx.session.$revoke()
   await ctx.session.$create({ userId: user.id, role: user.role })
+  await recordSignIn(user, "SIGNUP")
   return { id: user.id, email: user.email, name: user.name, role: user.role }
 })

@@ -1,0 +1,32 @@
+import db, { type User } from "db"
+import { recordAuditEvent } from "app/audit/log"
+import { clearEmailFailures } from "./loginThrottle"
+
+/** A session was created for this person: on record, and their email's failed sign-ins forgotten. */
+export async function recordSignIn(user: Pick<User, "id" | "email">, method: "PASSWORD" | "SIGNUP") {
+  await db.$transaction(async (tx) => {
+    await clearEmailFailures(tx, user.email)
+    await recordAuditEvent(tx, {
+      action: "SIGNED_IN",
+      actorId: user.id,
+      subjectId: user.id,
+      impersonationId: null,
+      organizationId: null,
+      details: { method },
+    })
+  })
+}
+
+/** A signed-in session ended by signing out; during an impersonation the admin is the actor. */
+export async function recordSignOut(session: { userId: number; impersonatingFromUserId?: number; impersonationId?: number }) {
+  await db.$transaction((tx) =>
+    recordAuditEvent(tx, {
+      action: "SIGNED_OUT",
+      actorId: session.impersonatingFromUserId ?? session.userId,
+      subjectId: session.userId,
+      impersonationId: session.impersonationId ?? null,
+      organizationId: null,
+      details: {},
+    }),
+  )
+}

@@ -1,0 +1,39 @@
+import type { OrgRole, Role } from "./generated/enums"
+
+/** The seeded accounts and their shared, published password (see the README's quickstart). */
+export const DEMO_PASSWORD = "demo-password-1"
+
+type DemoUser = {
+  email: string
+  name: string
+  role?: Role
+  status?: "ACTIVE" | "DISABLED"
+  impersonationConsent?: "ALLOWED" | "NEVER"
+  organization?: { name: string; role: OrgRole }
+}
+
+export const DEMO_USERS: DemoUser[] = [
+  { email: "superadmin@example.com", name: "Sam Superadmin", role: "SUPERADMIN" },
+  { email: "support@example.com", name: "Sky Support", role: "SUPPORT" },
+  { email: "user@example.com", name: "Uma User" },
+  { email: "disabled@example.com", name: "Dana Disabled", status: "DISABLED" },
+  { email: "optout@example.com", name: "Oscar Optout", impersonationConsent: "NEVER" },
+  { email: "owner@acme.example", name: "Olive Owner", organization: { name: "Acme", role: "OWNER" } },
+  { email: "admin@acme.example", name: "Adam Admin", organization: { name: "Acme", role: "ADMIN" } },
+  { email: "member@acme.example", name: "Mia Member", organization: { name: "Acme", role: "MEMBER" } },
+  {
+    email: "member@globex.example",
+    name: "Gus Globex",
+    organization: { name: "Globex", role: "MEMBER" },
+  },
+]
+
+/** Who a demo account is, in words, for the login page's list. */
+export function describeDemoUser(demo: DemoUser): string {
+  const parts = [demo.name]
+  if (demo.role && demo.role !== "USER") parts.push(demo.role.toLowerCase())
+  if (demo.organization) parts.push(`${demo.organization.role.toLowerCase()} of ${demo.organization.name}`)
+  if (demo.status === "DISABLED") parts.push("disabled")
+  if (demo.impersonationConsent === "NEVER") parts.push("never allows impersonation")
+  return parts.join(", ")
+}
