@@ -21,6 +21,19 @@ const ServerEnv = z.object({
     .max(8 * 60 * 60, "must be at most 8 hours (28800 seconds)")
     .default(20 * 60),
   IMPERSONATION_ENABLED: booleanFromEnv.default(true),
+  // --- HTTP edge and logs (TRUST_PROXY, LOG_LEVEL) ---
+  TRUST_PROXY: z.coerce
+    .number({ message: "must be the number of trusted proxy hops (0 when none)" })
+    .int("must be a whole number of proxy hops")
+    .min(0, "must be 0 or more")
+    .max(10, "must be at most 10")
+    .default(0),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      message: "must be one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .default("info"),
+  // --- end HTTP edge and logs ---
 })
 
 export type ServerConfig = {
@@ -30,12 +43,23 @@ export type ServerConfig = {
     /** Time limit of every impersonation; never extended. */
     ttlSeconds: number
   }
+  // --- HTTP edge and logs ---
+  http: {
+    /** How many reverse proxies in front of the server append to X-Forwarded-For (0: none). */
+    trustProxy: number
+  }
+  logLevel: z.infer<typeof ServerEnv>["LOG_LEVEL"]
+  // --- end HTTP edge and logs ---
 }
 
 export function loadServerConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
   const parsed = ServerEnv.safeParse({
     IMPERSONATION_TTL_SECONDS: env.IMPERSONATION_TTL_SECONDS || undefined,
     IMPERSONATION_ENABLED: env.IMPERSONATION_ENABLED || undefined,
+    // --- HTTP edge and logs ---
+    TRUST_PROXY: env.TRUST_PROXY || undefined,
+    LOG_LEVEL: env.LOG_LEVEL || undefined,
+    // --- end HTTP edge and logs ---
   })
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`)
@@ -46,5 +70,9 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       enabled: parsed.data.IMPERSONATION_ENABLED,
       ttlSeconds: parsed.data.IMPERSONATION_TTL_SECONDS,
     },
+    // --- HTTP edge and logs ---
+    http: { trustProxy: parsed.data.TRUST_PROXY },
+    logLevel: parsed.data.LOG_LEVEL,
+    // --- end HTTP edge and logs ---
   }
 }
