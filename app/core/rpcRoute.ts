@@ -2,6 +2,7 @@ import { getSession, type SessionContext } from "@blitzjs/auth"
 import type { Ctx } from "blitz"
 import { cookiePrefix } from "blitz.config"
 import { rotateReturnedSession } from "app/impersonation/guard"
+import { readBodyText } from "./readBody"
 import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
 
 type Segment = { params: Promise<{ blitz?: string[] }> }
@@ -35,8 +36,8 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       if (!request.headers.get("content-type")?.toLowerCase().startsWith("application/json")) {
         return jsonError(415, "UnsupportedMediaTypeError", "Send the request body as application/json")
       }
-      const body = await request.clone().text()
-      if (body.length > MAX_RPC_BODY_BYTES) {
+      const body = await readBodyText(request, MAX_RPC_BODY_BYTES)
+      if (body === null) {
         return jsonError(413, "PayloadTooLargeError", "The request body is too large")
       }
       try {
@@ -44,6 +45,8 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       } catch {
         return jsonError(400, "BadRequestError", "The request body must be JSON")
       }
+      // The stream is consumed: Blitz reads the same bytes from a copy.
+      request = new Request(request, { body })
     }
     try {
       const response = await runWithRequestMeta(requestMetaFromHeaders(request.headers), async () => {

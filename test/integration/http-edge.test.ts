@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest"
 import db from "db"
+import { POST } from "app/api/rpc/[[...blitz]]/route"
 import { PEER_ADDRESS_HEADER } from "app/core/clientAddress"
+import { MAX_RPC_BODY_BYTES } from "app/core/rpcRoute"
 import { TestBrowser } from "test/helpers/browser"
 import { PASSWORD, createUser } from "test/helpers/fixtures"
 
@@ -23,5 +25,32 @@ describe("audit IP (TRUST_PROXY=0, the default)", () => {
     expect(started.error).toBeNull()
     const events = await db.auditEvent.findMany({ where: { actorId: support.id, action: "IMPERSONATION_STARTED" } })
     expect(events.map((event) => event.ip)).toEqual(["198.51.100.7"])
+  })
+})
+
+describe("request body limit", () => {
+  it("stops reading a chunked body (no Content-Length) at the limit and answers 413", async () => {
+    const chunk = new TextEncoder().encode(`{"params":{"email":"${"a".repeat(16 * 1024)}`)
+    let pulled = 0
+    // A 4 MiB upload, pulled chunk by chunk: how much was pulled shows when the server stopped.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= 4 * 1024 * 1024) return controller.close()
+        pulled += chunk.byteLength
+        controller.enqueue(chunk)
+      },
+    })
+    const request = new Request("http://localhost/api/rpc/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      duplex: "half",
+    } as RequestInit)
+    expect(request.headers.get("content-length")).toBeNull()
+    const response = await POST(request, { params: Promise.resolve({ blitz: ["login"] }) })
+    expect(response.status).toBe(413)
+    expect(await response.json()).toMatchObject({ error: { name: "PayloadTooLargeError" } })
+    // Refused early: at most the limit and the chunks already queued were read.
+    expect(pulled).toBeLessThan(MAX_RPC_BODY_BYTES + 4 * chunk.byteLength)
   })
 })
