@@ -3,6 +3,7 @@ import type { Ctx } from "blitz"
 import { cookiePrefix } from "blitz.config"
 import { rotateReturnedSession } from "app/impersonation/guard"
 import { readBodyText } from "./readBody"
+import { namesForbiddenKey } from "./text"
 import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
 
 type Segment = { params: Promise<{ blitz?: string[] }> }
@@ -40,10 +41,14 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       if (body === null) {
         return jsonError(413, "PayloadTooLargeError", "The request body is too large")
       }
+      let parsed: { meta?: unknown } | null
       try {
-        JSON.parse(body)
+        parsed = JSON.parse(body) as { meta?: unknown } | null
       } catch {
         return jsonError(400, "BadRequestError", "The request body must be JSON")
+      }
+      if (namesForbiddenKey(parsed?.meta)) {
+        return jsonError(400, "BadRequestError", "The request metadata names a forbidden key")
       }
       // The stream is consumed: Blitz reads the same bytes from a copy.
       request = new Request(request, { body })

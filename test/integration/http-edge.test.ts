@@ -4,7 +4,7 @@ import { POST } from "app/api/rpc/[[...blitz]]/route"
 import { PEER_ADDRESS_HEADER } from "app/core/clientAddress"
 import { MAX_RPC_BODY_BYTES } from "app/core/rpcRoute"
 import { TestBrowser } from "test/helpers/browser"
-import { PASSWORD, createUser } from "test/helpers/fixtures"
+import { PASSWORD, createUser, rowCounts, uniqueTag } from "test/helpers/fixtures"
 
 beforeAll(async () => {
   await db.$queryRaw`SELECT 1`
@@ -52,5 +52,47 @@ describe("request body limit", () => {
     expect(await response.json()).toMatchObject({ error: { name: "PayloadTooLargeError" } })
     // Refused early: at most the limit and the chunks already queued were read.
     expect(pulled).toBeLessThan(MAX_RPC_BODY_BYTES + 4 * chunk.byteLength)
+  })
+})
+
+describe("input the database or the deserializer cannot take", () => {
+  it("refuses NUL and lone surrogates in text fields with a 400, changing nothing", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const target = await createUser({ label: "target" })
+    const browser = new TestBrowser()
+    await browser.login(support.email, PASSWORD)
+    const counts = await rowCounts()
+    const email = `${uniqueTag("nul")}@fixture.example`
+    const cases: Array<[string, Promise<{ error: { name: string; message: string; statusCode?: number } | null }>]> = [
+      ["NUL in reason", browser.rpc("impersonateUser", { userId: target.id, reason: "a\u0000b" })],
+      ["lone surrogate in reason", browser.rpc("impersonateUser", { userId: target.id, reason: "a\uD800b" })],
+      ["NUL in name", new TestBrowser().rpc("signup", { name: "Eve\u0000", email, password: "long-enough-password" })],
+      ["lone surrogate in name", new TestBrowser().rpc("signup", { name: "\uDC00", email, password: "long-enough-password" })],
+      ["NUL in password", new TestBrowser().rpc("login", { email: support.email, password: "x\u0000" })],
+    ]
+    for (const [label, send] of cases) {
+      const res = await send
+      expect(res.error, label).toMatchObject({ name: "InputValidationError", statusCode: 400 })
+      expect(res.error?.message, label).toMatch(/(reason|name|password): must not contain NUL characters or broken Unicode/)
+    }
+    expect(await rowCounts()).toEqual(counts)
+    expect(await db.user.findUnique({ where: { email } })).toBeNull()
+  })
+
+  it("refuses superjson meta naming __proto__, constructor or prototype before deserialising", async () => {
+    const user = await createUser({ label: "proto" })
+    const counts = await rowCounts()
+    for (const key of ["__proto__", "constructor", "prototype"]) {
+      const browser = new TestBrowser()
+      const body = JSON.stringify({
+        params: { email: user.email, password: PASSWORD },
+        meta: { params: { values: { [`${key}.polluted`]: ["undefined"] } } },
+      })
+      const res = await browser.rpcRaw("login", body)
+      expect(res.status, key).toBe(400)
+      expect(res.error, key).toMatchObject({ name: "BadRequestError", message: "The request metadata names a forbidden key" })
+      expect(browser.cookies.size, key).toBe(0)
+    }
+    expect(await rowCounts()).toEqual(counts)
   })
 })
