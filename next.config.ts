@@ -29,6 +29,7 @@ const config: NextConfig = {
     "@prisma/adapter-pg",
     "secure-password",
     "sodium-native",
+    "pino",
   ],
   experimental: { authInterrupts: true },
   poweredByHeader: false,

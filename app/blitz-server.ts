@@ -14,7 +14,9 @@ export const { getBlitzContext, useAuthenticatedBlitzContext, invoke, withBlitzA
         isAuthorized: simpleRolesIsAuthorized,
         sessionExpiryMinutes,
       }),
-      RpcServerPlugin({ logging: { disablelevel: "debug" } }),
+      RpcServerPlugin({ logging: { verbose: false } }),
     ],
-    logger: BlitzLogger({ minLevel: 4 }), // warnings and errors only
+    // Hidden: formatRpcError logs each RPC error once through app/core/log (Blitz would log
+    // every refusal again, as an error with its stack).
+    logger: BlitzLogger({ type: "hidden" }),
   })

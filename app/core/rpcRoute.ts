@@ -2,6 +2,7 @@ import { getSession, type SessionContext } from "@blitzjs/auth"
 import type { Ctx } from "blitz"
 import { cookiePrefix } from "blitz.config"
 import { rotateReturnedSession } from "app/impersonation/guard"
+import { log } from "./log"
 import { readBodyText } from "./readBody"
 import { namesForbiddenKey } from "./text"
 import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
@@ -25,7 +26,10 @@ function jsonError(status: number, name: string, message: string) {
  * made available to the audit log.
  */
 export function handleRpcRequest(handler: RpcHandler): RouteHandler {
-  return async (request, segment) => {
+  return (request, segment) =>
+    runWithRequestMeta(requestMetaFromHeaders(request.headers), () => serve(request, segment))
+
+  async function serve(request: Request, segment: Segment): Promise<Response> {
     const declaredLength = Number(request.headers.get("content-length") ?? 0)
     if (declaredLength > MAX_RPC_BODY_BYTES) {
       return jsonError(413, "PayloadTooLargeError", "The request body is too large")
@@ -54,14 +58,11 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       request = new Request(request, { body })
     }
     try {
-      const response = await runWithRequestMeta(requestMetaFromHeaders(request.headers), async () => {
-        const session = await getSession(request)
-        await rotateReturnedSession(session)
-        // Blitz's withBlitzAuth passes only the session as well.
-        const result = await handler(request, segment, { session } as Ctx)
-        ;(session as SessionContext & { setSession(response: Response): void }).setSession(result)
-        return result
-      })
+      const session = await getSession(request)
+      await rotateReturnedSession(session)
+      // Blitz's withBlitzAuth passes only the session as well.
+      const response = await handler(request, segment, { session } as Ctx)
+      ;(session as SessionContext & { setSession(response: Response): void }).setSession(response)
       return tidyResponse(response)
     } catch (error) {
       const name = (error as Error)?.name
@@ -80,7 +81,8 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       if ((error as Error)?.message?.startsWith("No resolver for path")) {
         return jsonError(404, "NotFoundError", "No such RPC resolver")
       }
-      throw error
+      log.error({ err: error }, "RPC request failed")
+      return jsonError(500, "InternalServerError", "Sorry, something went wrong on our side. Please try again.")
     }
   }
 }
@@ -132,10 +134,15 @@ export function formatRpcError(error: Error & { statusCode?: number; issues?: un
     const message = issues
       .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
       .join("; ")
+    log.info({ refused: { name: "InputValidationError", message } }, "RPC call refused")
     return new InputValidationError(message || "The input is not valid")
   }
-  if (error.statusCode && EXPECTED_STATUS.has(error.statusCode)) return error
-  console.error(error)
+  if (error.statusCode && EXPECTED_STATUS.has(error.statusCode)) {
+    const { name, message, statusCode } = error
+    log.info({ refused: { name, message, statusCode, code: (error as { code?: string }).code } }, "RPC call refused")
+    return error
+  }
+  log.error({ err: error }, "RPC call failed")
   const generic = new Error("Sorry, something went wrong on our side. Please try again.")
   return Object.assign(generic, { name: "InternalServerError", statusCode: 500 })
 }
