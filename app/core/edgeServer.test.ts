@@ -15,7 +15,7 @@ const server = createEdgeServer((req, res) => {
 let port = 0
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(Number(process.env.EDGE_TEST_PORT ?? 3410), "127.0.0.1", resolve))
+  await new Promise<void>((resolve) => server.listen(Number(process.env.EDGE_TEST_PORT ?? 0), "127.0.0.1", resolve))
   port = (server.address() as AddressInfo).port
 })
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))

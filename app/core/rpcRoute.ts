@@ -23,7 +23,7 @@ function jsonError(status: number, name: string, message: string) {
  * (through the impersonation guard) and rotates one the guard handed back to an admin; the
  * anti-CSRF and session-token failures that Blitz leaves as a 500 become a 403/401 with a
  * JSON error, oversized or non-JSON bodies a 413/400; each request's IP and user agent are
- * made available to the audit log.
+ * made available to the audit log, and its request id to every log line.
  */
 export function handleRpcRequest(handler: RpcHandler): RouteHandler {
   return (request, segment) =>
