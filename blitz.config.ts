@@ -35,6 +35,17 @@ const ServerEnv = z.object({
   AUDIT_CHECKPOINT_FILE: z.string().trim().optional(),
   AUDIT_CHECKPOINT_EVERY: wholeNumber(1, 100),
   AUDIT_CHECKPOINT_SECONDS: wholeNumber(1, 60),
+  TRUST_PROXY: z.coerce
+    .number({ message: "must be the number of trusted proxy hops (0 when none)" })
+    .int("must be a whole number of proxy hops")
+    .min(0, "must be 0 or more")
+    .max(10, "must be at most 10")
+    .default(0),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      message: "must be one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .default("info"),
 })
 
 /** Also read by next.config.ts, before the rest is validated (an invalid value counts as off). */
@@ -64,6 +75,11 @@ export type ServerConfig = {
     checkpointEvery: number
     checkpointSeconds: number
   }
+  http: {
+    /** How many reverse proxies in front of the server append to X-Forwarded-For (0: none). */
+    trustProxy: number
+  }
+  logLevel: z.infer<typeof ServerEnv>["LOG_LEVEL"]
 }
 
 export function loadServerConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
@@ -104,5 +120,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       checkpointEvery: parsed.data.AUDIT_CHECKPOINT_EVERY,
       checkpointSeconds: parsed.data.AUDIT_CHECKPOINT_SECONDS,
     },
+    http: { trustProxy: parsed.data.TRUST_PROXY },
+    logLevel: parsed.data.LOG_LEVEL,
   }
 }

@@ -31,9 +31,23 @@ const config: NextConfig = {
     "@prisma/adapter-pg",
     "secure-password",
     "sodium-native",
+    "pino",
   ],
   experimental: { authInterrupts: true },
   poweredByHeader: false,
+  async headers() {
+    const everywhere = [
+      { key: "X-Frame-Options", value: "DENY" },
+      { key: "X-Content-Type-Options", value: "nosniff" },
+      { key: "Referrer-Policy", value: "same-origin" },
+    ]
+    // Pages get a CSP with a per-request script nonce (and HSTS) from proxy.ts; the API serves no markup.
+    const api = [{ key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" }]
+    return [
+      { source: "/:path*", headers: everywhere },
+      { source: "/api/:path*", headers: api },
+    ]
+  },
   reactStrictMode: true,
 }
 

@@ -15,7 +15,7 @@ export const SHORT_TTL_PORT = BASE_PORT + 1
 function server(port: number, name: string, extraEnv: Record<string, string> = {}) {
   const dataDir = path.join(dataRoot, name)
   return {
-    command: "npx tsx db/migrate.ts && npx tsx db/seeds.ts && npx next start",
+    command: "npx tsx db/migrate.ts && npx tsx db/seeds.ts && npm start",
     cwd: process.cwd(),
     url: `http://localhost:${port}/login`,
     reuseExistingServer: false,

@@ -21,7 +21,7 @@ export default defineConfig({
           setupFiles: ["test/integration/setup.ts"],
           globalSetup: ["test/integration/global-setup.ts"],
           fileParallelism: false,
-          env: { NODE_ENV: "test", VITE_BLITZ_TEST_ENVIRONMENT: "1" },
+          env: { NODE_ENV: "test", VITE_BLITZ_TEST_ENVIRONMENT: "1", LOG_LEVEL: "warn" },
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

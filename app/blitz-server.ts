@@ -17,7 +17,9 @@ export const { getBlitzContext, useAuthenticatedBlitzContext, invoke, withBlitzA
         // Blitz reads DISABLE_SECURE_COOKIES as "set means true"; the validated setting wins.
         secureCookies: serverConfig.secureCookies,
       }),
-      RpcServerPlugin({ logging: { disablelevel: "debug" } }),
+      RpcServerPlugin({ logging: { verbose: false } }),
     ],
-    logger: BlitzLogger({ minLevel: 4 }), // warnings and errors only
+    // Hidden: formatRpcError logs each RPC error once through app/core/log (Blitz would log
+    // every refusal again, as an error with its stack).
+    logger: BlitzLogger({ type: "hidden" }),
   })

@@ -1,15 +1,20 @@
 import { AsyncLocalStorage } from "node:async_hooks"
+import { randomUUID } from "node:crypto"
+import { REQUEST_ID_HEADER, clientAddress } from "./clientAddress"
+import { serverConfig } from "./serverConfig"
 
-/** Who sent the request being served, for the audit log (set by the RPC route). */
-export type RequestMeta = { ip: string | null; userAgent: string | null }
+/** Who sent the request being served, for the audit log and the logs (set per request). */
+export type RequestMeta = { ip: string | null; userAgent: string | null; requestId: string | null }
 
 const storage = new AsyncLocalStorage<RequestMeta>()
 
 export function requestMetaFromHeaders(headers: Headers): RequestMeta {
-  const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim()
+  const requestId = headers.get(REQUEST_ID_HEADER)
   return {
-    ip: (forwarded || headers.get("x-real-ip") || null)?.slice(0, 64) ?? null,
+    ip: clientAddress(headers, serverConfig.http.trustProxy),
     userAgent: headers.get("user-agent")?.slice(0, 512) ?? null,
+    // server.ts sets the id; without it (next dev, tests) each request gets its own here.
+    requestId: requestId && /^[\w-]{1,64}$/.test(requestId) ? requestId : randomUUID(),
   }
 }
 
@@ -18,5 +23,5 @@ export function runWithRequestMeta<T>(meta: RequestMeta, fn: () => T): T {
 }
 
 export function currentRequestMeta(): RequestMeta {
-  return storage.getStore() ?? { ip: null, userAgent: null }
+  return storage.getStore() ?? { ip: null, userAgent: null, requestId: null }
 }

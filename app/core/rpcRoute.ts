@@ -2,6 +2,9 @@ import { getSession, type SessionContext } from "@blitzjs/auth"
 import type { Ctx } from "blitz"
 import { cookiePrefix } from "blitz.config"
 import { rotateReturnedSession } from "app/impersonation/guard"
+import { log } from "./log"
+import { readBodyText } from "./readBody"
+import { namesForbiddenKey } from "./text"
 import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
 
 type Segment = { params: Promise<{ blitz?: string[] }> }
@@ -20,10 +23,13 @@ function jsonError(status: number, name: string, message: string) {
  * (through the impersonation guard) and rotates one the guard handed back to an admin; the
  * anti-CSRF and session-token failures that Blitz leaves as a 500 become a 403/401 with a
  * JSON error, oversized or non-JSON bodies a 413/400; each request's IP and user agent are
- * made available to the audit log.
+ * made available to the audit log, and its request id to every log line.
  */
 export function handleRpcRequest(handler: RpcHandler): RouteHandler {
-  return async (request, segment) => {
+  return (request, segment) =>
+    runWithRequestMeta(requestMetaFromHeaders(request.headers), () => serve(request, segment))
+
+  async function serve(request: Request, segment: Segment): Promise<Response> {
     const declaredLength = Number(request.headers.get("content-length") ?? 0)
     if (declaredLength > MAX_RPC_BODY_BYTES) {
       return jsonError(413, "PayloadTooLargeError", "The request body is too large")
@@ -35,25 +41,29 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       if (!request.headers.get("content-type")?.toLowerCase().startsWith("application/json")) {
         return jsonError(415, "UnsupportedMediaTypeError", "Send the request body as application/json")
       }
-      const body = await request.clone().text()
-      if (body.length > MAX_RPC_BODY_BYTES) {
+      const body = await readBodyText(request, MAX_RPC_BODY_BYTES)
+      if (body === null) {
         return jsonError(413, "PayloadTooLargeError", "The request body is too large")
       }
+      let parsed: { meta?: unknown } | null
       try {
-        JSON.parse(body)
+        parsed = JSON.parse(body) as { meta?: unknown } | null
       } catch {
         return jsonError(400, "BadRequestError", "The request body must be JSON")
       }
+      if (namesForbiddenKey(parsed?.meta)) {
+        return jsonError(400, "BadRequestError", "The request metadata names a forbidden key")
+      }
+      // The stream is consumed: Blitz reads the same bytes from a copy.
+      request = new Request(request, { body })
     }
     try {
-      const response = await runWithRequestMeta(requestMetaFromHeaders(request.headers), async () => {
-        const session = await getSession(request)
-        if (request.method === "POST") await rotateReturnedSession(session)
-        // Blitz's withBlitzAuth passes only the session as well.
-        const result = await handler(request, segment, { session } as Ctx)
-        ;(session as SessionContext & { setSession(response: Response): void }).setSession(result)
-        return result
-      })
+      const session = await getSession(request)
+      // Only a POST that passed the anti-CSRF check may turn a handed-back session into a new one.
+      if (request.method === "POST") await rotateReturnedSession(session)
+      // Blitz's withBlitzAuth passes only the session as well.
+      const response = await handler(request, segment, { session } as Ctx)
+      ;(session as SessionContext & { setSession(response: Response): void }).setSession(response)
       return tidyResponse(response)
     } catch (error) {
       const name = (error as Error)?.name
@@ -72,7 +82,8 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       if ((error as Error)?.message?.startsWith("No resolver for path")) {
         return jsonError(404, "NotFoundError", "No such RPC resolver")
       }
-      throw error
+      log.error({ err: error }, "RPC request failed")
+      return jsonError(500, "InternalServerError", "Sorry, something went wrong on our side. Please try again.")
     }
   }
 }
@@ -124,10 +135,15 @@ export function formatRpcError(error: Error & { statusCode?: number; issues?: un
     const message = issues
       .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
       .join("; ")
+    log.info({ refused: { name: "InputValidationError", message } }, "RPC call refused")
     return new InputValidationError(message || "The input is not valid")
   }
-  if (error.statusCode && EXPECTED_STATUS.has(error.statusCode)) return error
-  console.error(error)
+  if (error.statusCode && EXPECTED_STATUS.has(error.statusCode)) {
+    const { name, message, statusCode } = error
+    log.info({ refused: { name, message, statusCode, code: (error as { code?: string }).code } }, "RPC call refused")
+    return error
+  }
+  log.error({ err: error }, "RPC call failed")
   const generic = new Error("Sorry, something went wrong on our side. Please try again.")
   return Object.assign(generic, { name: "InternalServerError", statusCode: 500 })
 }

@@ -1,5 +1,6 @@
 import { z } from "zod"
 import { email } from "app/auth/schemas"
+import { safeText } from "app/core/text"
 
 export const REASON_MAX_LENGTH = 500
 
@@ -9,8 +10,7 @@ export const userId = z
   .positive("User ID must be a positive number")
   .max(2_147_483_647, "User ID is too large")
 
-export const reason = z
-  .string({ message: "Give a reason for the impersonation" })
+export const reason = safeText({ message: "Give a reason for the impersonation" })
   .trim()
   .min(1, "Give a reason for the impersonation")
   .max(REASON_MAX_LENGTH, `The reason must be at most ${REASON_MAX_LENGTH} characters`)
@@ -30,7 +30,7 @@ export const StopImpersonatingInput = z.object({}).strict().nullish()
 
 /** The "Switch to User" form: one free-text field for an id or an email. */
 export const SwitchToUserForm = z.object({
-  user: z.string().trim().min(1, "Enter a user ID or an email").max(254, "That is too long"),
+  user: safeText().trim().min(1, "Enter a user ID or an email").max(254, "That is too long"),
   reason,
 })
 

@@ -74,9 +74,9 @@ export class TestBrowser {
   async rpcRaw(
     name: string,
     body: string,
-    { csrf = true, contentType = "application/json" } = {},
+    { csrf = true, contentType = "application/json", headers: extra = {} as Record<string, string> } = {},
   ): Promise<RpcResponse & { raw: Response }> {
-    const headers = new Headers({ "content-type": contentType, "user-agent": "vitest-browser" })
+    const headers = new Headers({ "content-type": contentType, "user-agent": "vitest-browser", ...extra })
     if (this.cookies.size) headers.set("cookie", this.cookieHeader())
     const antiCsrf = this.cookies.get(COOKIE.antiCsrf)
     if (csrf && antiCsrf) headers.set("anti-csrf", antiCsrf)
@@ -95,7 +95,11 @@ export class TestBrowser {
     return { status: response.status, result, error: payload.error, raw: response }
   }
 
-  async rpc<T = unknown>(name: string, params: unknown = null, options?: { csrf?: boolean }) {
+  async rpc<T = unknown>(
+    name: string,
+    params: unknown = null,
+    options?: { csrf?: boolean; headers?: Record<string, string> },
+  ) {
     const { json, meta } = superjson.serialize(params)
     const res = await this.rpcRaw(name, JSON.stringify({ params: json, meta: { params: meta } }), options)
     return res as RpcResponse<T> & { raw: Response }

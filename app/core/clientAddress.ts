@@ -1,0 +1,29 @@
+import { isIP } from "node:net"
+
+/**
+ * Set by the app's own server (server.ts) from the socket's remote address. The server drops
+ * any incoming header of this name, so a client cannot choose it.
+ */
+export const PEER_ADDRESS_HEADER = "x-app-peer-address"
+
+/** Set by server.ts on every request, so each log line of one request shares an id. */
+export const REQUEST_ID_HEADER = "x-request-id"
+
+function validAddress(value: string | undefined): string | null {
+  const address = value?.trim().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "")
+  return address && isIP(address) ? address : null
+}
+
+/**
+ * The client's address for the audit log. With no trusted proxy (0) it is the address the
+ * server itself saw; behind `trustProxy` proxies it is the X-Forwarded-For entry that many
+ * hops from the right (each proxy appends the address it saw; entries to its left are the
+ * client's own claim). A malformed or missing entry gives null, never a guess.
+ */
+export function clientAddress(headers: Headers, trustProxy: number): string | null {
+  const peer = validAddress(headers.get(PEER_ADDRESS_HEADER) ?? undefined)
+  if (trustProxy === 0) return peer
+  const forwarded = (headers.get("x-forwarded-for") ?? "").split(",").filter((e) => e.trim())
+  if (forwarded.length < trustProxy) return null
+  return validAddress(forwarded[forwarded.length - trustProxy])
+}

@@ -1,0 +1,23 @@
+import { z } from "zod"
+
+// NUL cannot be stored in PostgreSQL text; a lone surrogate half is not valid Unicode.
+const UNSTORABLE = /[\u0000\p{Cs}]/u
+
+/** A string field that the database can store as sent: every text field schema starts here. */
+export function safeText(params?: Parameters<typeof z.string>[0]) {
+  return z
+    .string(params)
+    .refine((value) => !UNSTORABLE.test(value), "must not contain NUL characters or broken Unicode")
+}
+
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"])
+
+/** True when superjson metadata names a key its deserializer refuses (it throws on them). */
+export function namesForbiddenKey(meta: unknown): boolean {
+  if (typeof meta === "string") return meta.split(".").some((segment) => FORBIDDEN_KEYS.has(segment))
+  if (Array.isArray(meta)) return meta.some(namesForbiddenKey)
+  if (typeof meta === "object" && meta !== null) {
+    return Object.entries(meta).some(([key, value]) => namesForbiddenKey(key) || namesForbiddenKey(value))
+  }
+  return false
+}
