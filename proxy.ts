@@ -54,7 +54,7 @@ export function proxy(request: NextRequest) {
   // The other security headers, the same for every route, are in next.config.ts.
   response.headers.set("content-security-policy", csp)
   // Where Blitz's cookies are Secure (read at run time, not baked in at build), HTTPS is in use.
-  if (process.env.NODE_ENV === "production" && !process.env.DISABLE_SECURE_COOKIES) {
+  if (process.env.NODE_ENV === "production" && process.env.DISABLE_SECURE_COOKIES !== "true") {
     response.headers.set("strict-transport-security", "max-age=31536000")
   }
   return response
