@@ -1,10 +1,11 @@
 import { getSession, type SessionContext } from "@blitzjs/auth"
 import type { Ctx } from "blitz"
+import superjson from "superjson"
 import { cookiePrefix } from "blitz.config"
 import { rotateReturnedSession } from "app/impersonation/guard"
 import { log } from "./log"
 import { readBodyText } from "./readBody"
-import { namesForbiddenKey } from "./text"
+import { MAX_BODY_DEPTH, namesForbiddenKey, nestingDepth } from "./text"
 import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
 
 type Segment = { params: Promise<{ blitz?: string[] }> }
@@ -13,6 +14,26 @@ type RpcHandler = (request: Request, segment: Segment, ctx: Ctx) => Promise<Resp
 
 /** Requests above this size are refused before any parsing (resolver inputs are small). */
 export const MAX_RPC_BODY_BYTES = 64 * 1024
+
+/**
+ * What is wrong with a parsed RPC body, in words, or null. Blitz's superjson deserializer
+ * throws (or overflows the stack) on some bodies, and that would be a 500: they are refused here.
+ */
+export function rpcBodyProblem(body: unknown): string | null {
+  if (typeof body !== "object" || body === null || Array.isArray(body) || !("params" in body)) {
+    return "The request body must be a JSON object with a params key"
+  }
+  if (nestingDepth(body) > MAX_BODY_DEPTH) return "The request body is nested too deeply"
+  const { params, meta } = body as { params: unknown; meta?: { params?: unknown } | null }
+  if (namesForbiddenKey(meta)) return "The request metadata names a forbidden key"
+  try {
+    // A trial run on this copy; Blitz deserializes its own parse of the same bytes.
+    superjson.deserialize({ json: params as never, meta: meta?.params as never })
+  } catch {
+    return "The request parameters or their metadata cannot be read"
+  }
+  return null
+}
 
 function jsonError(status: number, name: string, message: string) {
   return Response.json({ result: null, error: { name, message, statusCode: status } }, { status })
@@ -51,9 +72,8 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       } catch {
         return jsonError(400, "BadRequestError", "The request body must be JSON")
       }
-      if (namesForbiddenKey(parsed?.meta)) {
-        return jsonError(400, "BadRequestError", "The request metadata names a forbidden key")
-      }
+      const problem = rpcBodyProblem(parsed)
+      if (problem) return jsonError(400, "BadRequestError", problem)
       // The stream is consumed: Blitz reads the same bytes from a copy.
       request = new Request(request, { body })
     }

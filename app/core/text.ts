@@ -21,3 +21,20 @@ export function namesForbiddenKey(meta: unknown): boolean {
   }
   return false
 }
+
+/** No resolver input is nested this deeply; deeper bodies would overflow recursive parsers. */
+export const MAX_BODY_DEPTH = 32
+
+/** How deeply a parsed JSON value nests, counted without recursion (stops past `limit`). */
+export function nestingDepth(value: unknown, limit = MAX_BODY_DEPTH): number {
+  let deepest = 0
+  const pending: Array<[unknown, number]> = [[value, 1]]
+  while (pending.length) {
+    const [node, depth] = pending.pop()!
+    if (typeof node !== "object" || node === null) continue
+    deepest = Math.max(deepest, depth)
+    if (deepest > limit) return deepest
+    for (const child of Object.values(node)) pending.push([child, depth + 1])
+  }
+  return deepest
+}

@@ -95,4 +95,32 @@ describe("input the database or the deserializer cannot take", () => {
     }
     expect(await rowCounts()).toEqual(counts)
   })
+  it("refuses bodies superjson cannot read, too deep, or not an object with 400, never 500", async () => {
+    const user = await createUser({ label: "hostile" })
+    const counts = await rowCounts()
+    const login = { email: user.email, password: PASSWORD }
+    const deep = (levels: number) => "[".repeat(levels) + "]".repeat(levels)
+    // What a reviewer sent against a running server; each answered 500 before.
+    const bodies: Record<string, string> = {
+      "class annotation": JSON.stringify({ params: login, meta: { params: { values: { email: ["class", "Foo"] } } } }),
+      "custom annotation": JSON.stringify({ params: login, meta: { params: { values: { email: ["custom", "x"] } } } }),
+      "annotation on the root": JSON.stringify({ params: login, meta: { params: { values: "Date" } } }),
+      "bad regexp": JSON.stringify({ params: "(a+", meta: { params: { values: ["regexp"] } } }),
+      "bad bigint": JSON.stringify({ params: { ...login, email: "1e999999" }, meta: { params: { values: { email: ["bigint"] } } } }),
+      "deep params": `{"params":{"email":"x@example.com","password":"y","deep":${deep(20_000)}},"meta":{}}`,
+      "deep meta": `{"params":{"email":"x@example.com","password":"y"},"meta":${deep(20_000)}}`,
+      "null body": "null",
+      "array body": "[1,2]",
+      "no params": JSON.stringify({ meta: {} }),
+    }
+    for (const [label, body] of Object.entries(bodies)) {
+      const browser = new TestBrowser()
+      const res = await browser.rpcRaw("login", body)
+      expect(res.status, label).toBe(400)
+      expect(res.error?.name, label).toBe("BadRequestError")
+      expect(res.error?.message, label).toMatch(/params key|nested too deeply|cannot be read/)
+      expect(browser.cookies.size, label).toBe(0)
+    }
+    expect(await rowCounts()).toEqual(counts)
+  })
 })
