@@ -35,4 +35,7 @@ export async function register() {
     console.error(error instanceof Error ? error.message : error)
     process.exit(1)
   }
+  // From here on, every line the server prints is JSON with its request id.
+  const { routeConsoleThroughLogger } = await import("app/core/log")
+  routeConsoleThroughLogger()
 }

@@ -3,6 +3,7 @@ import path from "node:path"
 import { z } from "zod"
 import db, { type AuditEvent } from "db"
 import { engineFromEnv } from "db/engine"
+import { log } from "app/core/log"
 import { serverConfig } from "app/core/serverConfig"
 import { legacyAuditHash, sealAuditEvent } from "./hash"
 import { auditKey, type AuditKey } from "./key"
@@ -284,6 +285,6 @@ export async function writeAuditCheckpoint(
   fs.mkdirSync(path.dirname(file), { recursive: true })
   // One short line per append: O_APPEND keeps lines from several instances whole.
   fs.appendFileSync(file, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 })
-  console.log(`Audit checkpoint: ${JSON.stringify(checkpoint)}`)
+  log.info({ auditCheckpoint: checkpoint }, "Audit checkpoint")
   return checkpoint
 }

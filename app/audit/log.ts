@@ -1,4 +1,5 @@
 import { Prisma } from "db"
+import { log } from "app/core/log"
 import { serverConfig } from "app/core/serverConfig"
 import { currentRequestMeta } from "app/core/requestContext"
 import { writeAuditCheckpoint } from "./chain"
@@ -74,6 +75,6 @@ export async function flushAuditCheckpoint(): Promise<void> {
   try {
     await writeAuditCheckpoint()
   } catch (error) {
-    console.error(`Audit checkpoint not written: ${error instanceof Error ? error.message : error}`)
+    log.error({ err: error }, "Audit checkpoint not written")
   }
 }

@@ -1,3 +1,4 @@
+import { inspect } from "node:util"
 import pino from "pino"
 import { currentRequestMeta } from "./requestContext"
 import { serverConfig } from "./serverConfig"
@@ -15,3 +16,29 @@ export const log = pino(
   },
   process.stdout,
 )
+
+/** A client that went away mid-request: expected, not a fault of ours. */
+function isClientAbort(error: Error & { code?: string }) {
+  return error.code === "ECONNRESET" || error.message === "aborted"
+}
+
+/**
+ * Sends what Next.js and Blitz print on the console through the same logger, so every line of
+ * a running server is JSON with its request id. Only an Error passed to console.error keeps its
+ * stack; Blitz's console.log of an expected refusal (a bad session cookie) stays one info line.
+ */
+export function routeConsoleThroughLogger() {
+  const text = (args: unknown[]) =>
+    args
+      .map((arg) => (arg instanceof Error ? `${arg.name}: ${arg.message}` : typeof arg === "string" ? arg : inspect(arg)))
+      .join(" ")
+  console.log = console.info = (...args: unknown[]) => log.info(text(args))
+  console.debug = (...args: unknown[]) => log.debug(text(args))
+  console.warn = (...args: unknown[]) => log.warn(text(args))
+  console.error = (...args: unknown[]) => {
+    const error = args.find((arg): arg is Error => arg instanceof Error)
+    if (!error) return log.error(text(args))
+    if (isClientAbort(error)) return log.info(`Client closed the connection: ${text(args)}`)
+    log.error({ err: error }, text(args.filter((arg) => arg !== error)) || error.message)
+  }
+}

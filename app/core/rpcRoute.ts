@@ -6,7 +6,8 @@ import { rotateReturnedSession } from "app/impersonation/guard"
 import { log } from "./log"
 import { readBodyText } from "./readBody"
 import { MAX_BODY_DEPTH, namesForbiddenKey, nestingDepth } from "./text"
-import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
+import { REQUEST_ID_HEADER } from "./clientAddress"
+import { currentRequestMeta, requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
 
 type Segment = { params: Promise<{ blitz?: string[] }> }
 type RouteHandler = (request: Request, segment: Segment) => Promise<Response>
@@ -131,6 +132,8 @@ function tidyResponse(response: Response): Response {
     for (const cookie of splitSetCookie(joined)) cookies.set(cookie.split("=")[0]!, cookie)
   }
   for (const cookie of cookies.values()) headers.append("set-cookie", cookie)
+  const { requestId } = currentRequestMeta()
+  if (requestId) headers.set(REQUEST_ID_HEADER, requestId)
   if (!headers.get("content-type")?.includes("json")) {
     headers.set("content-type", "application/json; charset=utf-8")
   }

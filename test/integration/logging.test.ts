@@ -1,7 +1,7 @@
 import { __internal_addBlitzRpcResolver } from "@blitzjs/rpc"
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest"
 import db from "db"
-import { log } from "app/core/log"
+import { log, routeConsoleThroughLogger } from "app/core/log"
 import { TestBrowser } from "test/helpers/browser"
 import { PASSWORD, createUser } from "test/helpers/fixtures"
 
@@ -77,5 +77,37 @@ describe("logs", () => {
     const ids = lines().map((line) => line.requestId)
     expect(ids).toHaveLength(2)
     expect(new Set(ids).size).toBe(2)
+  })
+})
+
+describe("what Next.js and Blitz print on the console", () => {
+  const methods = ["log", "info", "warn", "error", "debug"] as const
+  let saved: Pick<Console, (typeof methods)[number]>
+
+  beforeEach(() => {
+    vi.restoreAllMocks() // keep the stdout capture only
+    const capture = (chunk: unknown) => (written.push(String(chunk)), true)
+    vi.spyOn(process.stdout, "write").mockImplementation(capture)
+    saved = Object.fromEntries(methods.map((m) => [m, console[m]])) as typeof saved
+    routeConsoleThroughLogger()
+  })
+  afterEach(() => Object.assign(console, saved))
+
+  it("becomes JSON lines of the one logger: refusals without a stack, faults with it, aborts at info", () => {
+    console.log(Object.assign(new Error("Session token version is not v0"), { name: "AuthenticationError" }))
+    console.warn("This request is missing the anti-csrf header.")
+    console.error(new TypeError("disk on fire"))
+    console.error("⨯", Object.assign(new Error("aborted"), { code: "ECONNRESET" }))
+
+    const [refusal, warning, fault, abort] = lines()
+    expect(refusal).toMatchObject({ level: 30, msg: "AuthenticationError: Session token version is not v0" })
+    expect(refusal?.err).toBeUndefined()
+    expect(warning).toMatchObject({ level: 40, msg: "This request is missing the anti-csrf header." })
+    expect(fault).toMatchObject({ level: 50 })
+    expect(fault?.err?.stack).toContain("disk on fire")
+    expect(abort).toMatchObject({ level: 30 })
+    expect(abort?.msg).toContain("Client closed the connection")
+    expect(abort?.err).toBeUndefined()
+    expect(lines()).toHaveLength(4)
   })
 })
