@@ -268,6 +268,27 @@ describe("finding 3: hand-backs re-checked, rotated on POST only, disabled users
   })
 })
 
+describe("one admin session starts at most one impersonation", () => {
+  it("five concurrent starts from the same session: one wins, the others are refused and changed nothing", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const targets = await Promise.all([1, 2, 3, 4, 5].map((n) => createUser({ label: `t${n}` })))
+    const browser = await signIn(support)
+    const tabs = targets.map(() => browser.clone())
+
+    const results = await Promise.all(
+      targets.map((target, i) => tabs[i]!.rpc("impersonateUser", { userId: target.id, reason: "race" })),
+    )
+    expect(results.filter((res) => res.error === null)).toHaveLength(1)
+    for (const res of results.filter((r) => r.error)) expect(res.error?.code).toBe("CONCURRENT_START")
+    const rows = await db.impersonation.findMany({ where: { actorId: support.id } })
+    expect(rows).toHaveLength(1)
+    expect(rows[0]?.endedAt).toBeNull()
+    // No admin session is left over: the one there was became the impersonation.
+    expect(await db.session.count({ where: { userId: support.id } })).toBe(0)
+    expect(await db.session.count({ where: { impersonation: { actorId: support.id } } })).toBe(1)
+  })
+})
+
 describe("finding 9: the actor comes from the server's session row", () => {
   it("refuses a forged anonymous session token that claims a superadmin's user id", async () => {
     const superadmin = await createUser({ label: "superadmin", role: "SUPERADMIN" })

@@ -12,15 +12,27 @@ import { ImpersonateUserInput } from "../schemas"
  * Rule 3 and the start transaction of DESIGN.md: end the admin's previous impersonation,
  * create the new row, audit it, all or nothing.
  */
+class ConcurrentStartError extends ImpersonationRefusedError {
+  constructor() {
+    super("CONCURRENT_START", "Another impersonation was started by you at the same moment; try again")
+  }
+}
+
 async function startImpersonation(args: {
+  sessionHandle: string
   actorId: number
   subjectId: number
   grant: Grant
   reason: string
   now: Date
 }) {
-  const { actorId, subjectId, grant, reason, now } = args
+  const { sessionHandle, actorId, subjectId, grant, reason, now } = args
   return db.$transaction(async (tx) => {
+    // The start consumes the admin's session: of concurrent starts from one session, one wins.
+    const { count } = await tx.session.deleteMany({
+      where: { handle: sessionHandle, userId: actorId, impersonationId: null },
+    })
+    if (count !== 1) throw new ConcurrentStartError()
     const previous = await tx.impersonation.findMany({ where: { actorId, endedAt: null } })
     for (const row of previous) {
       const expired = row.expiresAt <= now
@@ -118,6 +130,7 @@ export default resolver.pipe(
     let impersonation
     try {
       impersonation = await startImpersonation({
+        sessionHandle: ctx.session.$handle!,
         actorId: actor.id,
         subjectId: subject.id,
         grant: decision.grant,
@@ -126,13 +139,10 @@ export default resolver.pipe(
       })
     } catch (error) {
       if (!isUniqueViolation(error)) throw error
-      throw new ImpersonationRefusedError(
-        "CONCURRENT_START",
-        "Another impersonation was started by you at the same moment; try again",
-      )
+      throw new ConcurrentStartError()
     }
 
-    // A new session for the subject; the admin's session handle stops working (never reused).
+    // A new session for the subject (the admin's row is gone: $revoke only resets the cookies).
     await ctx.session.$revoke()
     await ctx.session.$create({
       userId: subject.id,
