@@ -18,7 +18,10 @@ export async function recordSignIn(user: Pick<User, "id" | "email">, method: "PA
 }
 
 /** A signed-in session ended by signing out; during an impersonation the admin is the actor. */
-export async function recordSignOut(session: { userId: number; impersonatingFromUserId?: number; impersonationId?: number }) {
+export async function recordSignOut(
+  session: { userId: number; impersonatingFromUserId?: number; impersonationId?: number },
+  details: Record<string, unknown> = {},
+) {
   await db.$transaction((tx) =>
     recordAuditEvent(tx, {
       action: "SIGNED_OUT",
@@ -26,7 +29,7 @@ export async function recordSignOut(session: { userId: number; impersonatingFrom
       subjectId: session.userId,
       impersonationId: session.impersonationId ?? null,
       organizationId: null,
-      details: {},
+      details,
     }),
   )
 }

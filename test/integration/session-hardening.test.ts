@@ -141,6 +141,11 @@ describe("finding 1: an old impersonation cookie is dead, never a fresh admin se
     const row = await db.impersonation.findUniqueOrThrow({ where: { id } })
     expect(row).toMatchObject({ endReason: "SIGNED_OUT", endedById: support.id })
     expect(await endedEvents(id)).toHaveLength(1)
+    const signOut = await db.auditEvent.findFirst({
+      where: { actorId: support.id, action: "SIGNED_OUT" },
+      orderBy: { id: "desc" },
+    })
+    expect(signOut?.details).toMatchObject({ everywhere: true, sessions: 2 })
 
     // Stop in the impersonating browser no longer reaches the admin.
     const stop = await impersonating.rpc<StopResult>("stopImpersonating", {})

@@ -3,6 +3,7 @@ import { z } from "zod"
 import db from "db"
 import { ImpersonationRefusedError } from "app/core/errors"
 import { signOutEverywhere } from "app/impersonation/guard"
+import { recordSignOut } from "../audit"
 
 /** Signs the user out on every device, and ends every impersonation they started. */
 export default resolver.pipe(
@@ -20,8 +21,10 @@ export default resolver.pipe(
         "Signing out everywhere is not allowed while impersonating",
       )
     }
-    const { sessions } = await signOutEverywhere(ctx.session.userId)
+    const { userId } = ctx.session
+    const { sessions } = await signOutEverywhere(userId)
     await ctx.session.$revoke()
+    await recordSignOut({ userId }, { everywhere: true, sessions })
     return { signedOut: true, sessions }
   },
 )
