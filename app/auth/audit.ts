@@ -1,11 +1,12 @@
 import db, { type User } from "db"
 import { recordAuditEvent } from "app/audit/log"
+import { knownDeviceId } from "./knownDevice"
 import { clearEmailFailures } from "./loginThrottle"
 
 /** A session was created for this person: on record, and their email's failed sign-ins forgotten. */
 export async function recordSignIn(user: Pick<User, "id" | "email">, method: "PASSWORD" | "SIGNUP") {
   await db.$transaction(async (tx) => {
-    await clearEmailFailures(tx, user.email)
+    await clearEmailFailures(tx, user.email, knownDeviceId(user.email))
     await recordAuditEvent(tx, {
       action: "SIGNED_IN",
       actorId: user.id,

@@ -13,10 +13,15 @@ export class SignInThrottledError extends Error {
   }
 }
 
+/** The email's key; a browser known for the email (knownDevice.ts) has its own, with the same limits. */
+export function emailKey(email: string, deviceId: string | null) {
+  return deviceId ? `device:${email}:${deviceId}` : `email:${email}`
+}
+
 /** The keys one sign-in attempt counts against: its email (normalised) and, when known, its IP. */
-export function loginThrottleKeys(email: string, ip: string | null): ThrottleKey[] {
+export function loginThrottleKeys(email: string, ip: string | null, deviceId: string | null = null): ThrottleKey[] {
   const { emailMaxFailures, ipMaxFailures, windowMs, maxLockMs } = serverConfig.loginThrottle
-  const keys = [{ key: `email:${email}`, limits: { maxFailures: emailMaxFailures, windowMs, maxLockMs } }]
+  const keys = [{ key: emailKey(email, deviceId), limits: { maxFailures: emailMaxFailures, windowMs, maxLockMs } }]
   if (ip) keys.push({ key: `ip:${ip}`, limits: { maxFailures: ipMaxFailures, windowMs, maxLockMs } })
   return keys
 }
@@ -38,7 +43,10 @@ export async function recordLoginFailure(tx: Tx, keys: ThrottleKey[], now = new 
   }
 }
 
-/** A successful sign-in forgets its email's failures (not its IP's). */
-export async function clearEmailFailures(tx: Tx, email: string) {
-  await tx.loginThrottle.deleteMany({ where: { key: `email:${email}` } })
+/**
+ * A successful sign-in forgets the failures of the email key it counted against (not its IP's):
+ * one on a known browser leaves a flood's lock on the email in place.
+ */
+export async function clearEmailFailures(tx: Tx, email: string, deviceId: string | null = null) {
+  await tx.loginThrottle.deleteMany({ where: { key: emailKey(email, deviceId) } })
 }

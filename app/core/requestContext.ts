@@ -3,8 +3,17 @@ import { randomUUID } from "node:crypto"
 import { REQUEST_ID_HEADER, clientAddress } from "./clientAddress"
 import { serverConfig } from "./serverConfig"
 
-/** Who sent the request being served, for the audit log and the logs (set per request). */
-export type RequestMeta = { ip: string | null; userAgent: string | null; requestId: string | null }
+/**
+ * Who sent the request being served, for the audit log and the logs (set per request); its
+ * raw Cookie header, and the Set-Cookie values a resolver adds (the RPC route sends them).
+ */
+export type RequestMeta = {
+  ip: string | null
+  userAgent: string | null
+  requestId: string | null
+  cookieHeader: string | null
+  responseCookies: string[]
+}
 
 const storage = new AsyncLocalStorage<RequestMeta>()
 
@@ -15,6 +24,8 @@ export function requestMetaFromHeaders(headers: Headers): RequestMeta {
     userAgent: headers.get("user-agent")?.slice(0, 512) ?? null,
     // server.ts sets the id; without it (next dev, tests) each request gets its own here.
     requestId: requestId && /^[\w-]{1,64}$/.test(requestId) ? requestId : randomUUID(),
+    cookieHeader: headers.get("cookie"),
+    responseCookies: [],
   }
 }
 
@@ -23,5 +34,14 @@ export function runWithRequestMeta<T>(meta: RequestMeta, fn: () => T): T {
 }
 
 export function currentRequestMeta(): RequestMeta {
-  return storage.getStore() ?? { ip: null, userAgent: null, requestId: null }
+  return storage.getStore() ?? { ip: null, userAgent: null, requestId: null, cookieHeader: null, responseCookies: [] }
+}
+
+/** One cookie of the request being served, or null. */
+export function requestCookie(name: string): string | null {
+  for (const pair of currentRequestMeta().cookieHeader?.split(";") ?? []) {
+    const eq = pair.indexOf("=")
+    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim()
+  }
+  return null
 }

@@ -45,7 +45,8 @@ function jsonError(status: number, name: string, message: string) {
  * (through the impersonation guard) and rotates one the guard handed back to an admin; the
  * anti-CSRF and session-token failures that Blitz leaves as a 500 become a 403/401 with a
  * JSON error, oversized or non-JSON bodies a 413/400; each request's IP and user agent are
- * made available to the audit log, and its request id to every log line.
+ * made available to the audit log, its request id to every log line, its cookies to resolvers,
+ * and the cookies resolvers add are sent.
  */
 export function handleRpcRequest(handler: RpcHandler): RouteHandler {
   return (request, segment) =>
@@ -85,6 +86,7 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       // Blitz's withBlitzAuth passes only the session as well.
       const response = await handler(request, segment, { session } as Ctx)
       ;(session as SessionContext & { setSession(response: Response): void }).setSession(response)
+      for (const cookie of currentRequestMeta().responseCookies) response.headers.append("set-cookie", cookie)
       return tidyResponse(response)
     } catch (error) {
       const name = (error as Error)?.name

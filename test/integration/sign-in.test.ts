@@ -1,8 +1,11 @@
 import { SecurePassword } from "@blitzjs/auth/secure-password"
+import crypto from "node:crypto"
 import SecurePasswordLib from "secure-password"
 import { describe, expect, it } from "vitest"
 import db from "db"
 import { demoAccountsOnDemoPassword } from "app/auth/demoAccounts"
+import { KNOWN_DEVICE_COOKIE, knownDeviceCookieValue, parseKnownDevice } from "app/auth/knownDevice"
+import { emailKey } from "app/auth/loginThrottle"
 import { loginLockRemainingMs, loginThrottleKeys, recordLoginFailure } from "app/auth/loginThrottle"
 import { authenticateUser, passwordHashToVerify } from "app/auth/mutations/login"
 import { FIRST_LOCK_MS } from "app/auth/throttlePolicy"
@@ -169,5 +172,91 @@ describe("demo accounts on the demo password", () => {
     await db.user.updateMany({ where: { email: { in: flagged } }, data: { hashedPassword: changed } })
     expect(await demoAccountsOnDemoPassword()).toEqual([])
     expect(DEMO_PASSWORD).toBe("demo-password-1")
+  })
+})
+
+describe("known-device cookies", () => {
+  const lockEnds = (key: string) =>
+    db.loginThrottle.update({ where: { key }, data: { lockedUntil: new Date(Date.now() - 1) } })
+
+  it("keeps the owner's browser signing in while a flood of wrong passwords locks their email", async () => {
+    const victim = await createUser()
+    const own = new TestBrowser()
+    await own.login(victim.email, PASSWORD)
+    expect((await own.rpc("logout", {})).error).toBeNull()
+    expect(own.cookies.get(KNOWN_DEVICE_COOKIE)).toBeTruthy() // kept after signing out
+
+    const attacker = new TestBrowser()
+    for (let i = 0; i < 5; i++) await attacker.rpc("login", { email: victim.email, password: "wrong-password-1" })
+    // One more wrong password each time the lock ends keeps the email locked.
+    for (let round = 0; round < 3; round++) {
+      await lockEnds(`email:${victim.email}`)
+      await attacker.rpc("login", { email: victim.email, password: "wrong-password-1" })
+    }
+    expect((await attacker.rpc("login", { email: victim.email, password: PASSWORD })).error?.statusCode).toBe(429)
+
+    await own.login(victim.email, PASSWORD)
+    expect(await db.session.count({ where: { userId: victim.id } })).toBe(1)
+    // The owner's sign-in does not lift the flood's lock for browsers without the cookie.
+    expect((await attacker.rpc("login", { email: victim.email, password: PASSWORD })).error?.statusCode).toBe(429)
+  })
+
+  it("locks a known browser that guesses wrong 5 times on its own key, and only that browser", async () => {
+    const user = await createUser()
+    const known = new TestBrowser()
+    await known.login(user.email, PASSWORD)
+    const otherKnown = new TestBrowser()
+    await otherKnown.login(user.email, PASSWORD)
+    expect((await known.rpc("logout", {})).error).toBeNull()
+    expect((await otherKnown.rpc("logout", {})).error).toBeNull()
+    const deviceKey = emailKey(user.email, parseKnownDevice(known.cookies.get(KNOWN_DEVICE_COOKIE)!)!.deviceId)
+    for (let i = 0; i < 5; i++) await known.rpc("login", { email: user.email, password: "wrong-password-1" })
+    const res = await known.rpc("login", { email: user.email, password: PASSWORD })
+    expect(res.error).toMatchObject({ name: "SignInThrottledError", statusCode: 429 })
+    expect((await db.loginThrottle.findUnique({ where: { key: deviceKey } }))?.failures).toBe(5)
+    expect(await db.loginThrottle.findUnique({ where: { key: `email:${user.email}` } })).toBeNull()
+    // A thief of one browser's cookie does not lock the owner's other browsers.
+    await otherKnown.login(user.email, PASSWORD)
+    await lockEnds(deviceKey)
+    await known.login(user.email, PASSWORD)
+    expect(await db.loginThrottle.findUnique({ where: { key: deviceKey } })).toBeNull()
+  })
+
+  it("gives no bypass for a cookie of another email, a tampered one or a forged one", async () => {
+    const victim = await createUser()
+    const other = await createUser()
+    const attacker = new TestBrowser()
+    await attacker.login(other.email, PASSWORD)
+    const otherCookie = attacker.cookies.get(KNOWN_DEVICE_COOKIE)!
+    const [, deviceId, otherMac] = otherCookie.split(".")
+    const victimPart = `${Buffer.from(victim.email).toString("base64url")}.${deviceId}`
+    const forgedMac = crypto
+      .createHmac("sha256", "not-the-key")
+      .update(`known-device:${victim.email}\n${deviceId}`)
+      .digest("base64url")
+    for (let i = 0; i < 5; i++) await new TestBrowser().rpc("login", { email: victim.email, password: "wrong-password-1" })
+    for (const cookie of [otherCookie, `${victimPart}.${otherMac}`, `${victimPart}.${forgedMac}`, victimPart, "garbage"]) {
+      const browser = new TestBrowser()
+      browser.cookies.set(KNOWN_DEVICE_COOKIE, cookie)
+      expect((await browser.rpc("login", { email: victim.email, password: PASSWORD })).error?.statusCode).toBe(429)
+    }
+    expect(await db.session.count({ where: { userId: victim.id } })).toBe(0)
+  })
+
+  it("is HttpOnly, SameSite=Lax, for the whole site and 180 days, on sign-in and on signup", async () => {
+    const user = await createUser()
+    const login = await new TestBrowser().login(user.email, PASSWORD)
+    const email = `${uniqueTag("new")}@fixture.example`
+    const signup = await new TestBrowser().rpc("signup", { name: "New Person", email, password: "a-long-password" })
+    for (const [res, who] of [[login, user.email], [signup, email]] as const) {
+      const cookie = res.raw.headers.getSetCookie().find((c) => c.startsWith(`${KNOWN_DEVICE_COOKIE}=`))
+      const value = cookie?.split(";")[0]!.slice(KNOWN_DEVICE_COOKIE.length + 1) ?? null
+      const device = parseKnownDevice(value)
+      expect(device?.email).toBe(who)
+      expect(cookie).toBe(
+        `${KNOWN_DEVICE_COOKIE}=${knownDeviceCookieValue(who, device!.deviceId)}; Path=/; Max-Age=15552000; HttpOnly; SameSite=Lax`,
+      )
+    }
+    expect(KNOWN_DEVICE_COOKIE).toBe("safe_imp_knownDevice")
   })
 })

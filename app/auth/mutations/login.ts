@@ -7,6 +7,7 @@ import { recordAuditEvent } from "app/audit/log"
 import { currentRequestMeta } from "app/core/requestContext"
 import { endSessionImpersonation } from "app/impersonation/guard"
 import { recordSignIn } from "../audit"
+import { knownDeviceId, rememberKnownDevice } from "../knownDevice"
 import {
   SignInThrottledError,
   loginLockRemainingMs,
@@ -48,7 +49,8 @@ async function refuse(email: string, keys: ReturnType<typeof loginThrottleKeys>,
 
 /** Checks the throttle, then the password; every refusal is counted and audited (never the password). */
 export async function authenticateUser(email: string, password: string) {
-  const keys = loginThrottleKeys(email, currentRequestMeta().ip)
+  // A browser that signed in as this email before is not held by the email's lock (a flood's).
+  const keys = loginThrottleKeys(email, currentRequestMeta().ip, knownDeviceId(email))
   const lockedMs = await loginLockRemainingMs(keys)
   if (lockedMs > 0) {
     await refuse(email, keys, "THROTTLED", null)
@@ -82,5 +84,6 @@ export default resolver.pipe(resolver.zod(Login), async ({ email, password }, ct
   await ctx.session.$revoke()
   await ctx.session.$create({ userId: user.id, role: user.role })
   await recordSignIn(user, "PASSWORD")
+  rememberKnownDevice(user.email)
   return { id: user.id, email: user.email, name: user.name, role: user.role }
 })

@@ -4,6 +4,7 @@ import db from "db"
 import { isUniqueViolation } from "app/core/errors"
 import { endSessionImpersonation } from "app/impersonation/guard"
 import { recordSignIn } from "../audit"
+import { rememberKnownDevice } from "../knownDevice"
 import { Signup } from "../schemas"
 
 export class EmailTakenError extends Error {
@@ -25,5 +26,6 @@ export default resolver.pipe(resolver.zod(Signup), async ({ name, email, passwor
   await ctx.session.$revoke()
   await ctx.session.$create({ userId: user.id, role: user.role })
   await recordSignIn(user, "SIGNUP")
+  rememberKnownDevice(user.email)
   return { id: user.id, email: user.email, name: user.name, role: user.role }
 })
