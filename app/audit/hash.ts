@@ -27,29 +27,21 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value instanceof Date ? value.toISOString() : value)
 }
 
+const SEALED_KEYS = [
+  "action",
+  "at",
+  "actorId",
+  "subjectId",
+  "impersonationId",
+  "organizationId",
+  "ip",
+  "userAgent",
+  "details",
+] as const satisfies ReadonlyArray<keyof SealedFields>
+
+/** Only the sealed fields (a database row carries more), in canonical form. */
 function eventBody(event: SealedFields): string {
-  const {
-    action,
-    at,
-    actorId,
-    subjectId,
-    impersonationId,
-    organizationId,
-    ip,
-    userAgent,
-    details,
-  } = event
-  return canonicalJson({
-    action,
-    at,
-    actorId,
-    subjectId,
-    impersonationId,
-    organizationId,
-    ip,
-    userAgent,
-    details,
-  })
+  return canonicalJson(Object.fromEntries(SEALED_KEYS.map((key) => [key, event[key]])))
 }
 
 /** HMAC-SHA256 over the previous hash, the key id and the event: only the key holder can forge it. */
