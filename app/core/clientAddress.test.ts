@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest"
-import { PEER_ADDRESS_HEADER, clientAddress } from "./clientAddress"
+import { PEER_ADDRESS_HEADER, clientAddress, peerAddressHeaderValue } from "./clientAddress"
 
 function headers(forwardedFor?: string, peer = "10.0.0.9") {
-  const h = new Headers({ [PEER_ADDRESS_HEADER]: peer })
+  const h = new Headers({ [PEER_ADDRESS_HEADER]: peerAddressHeaderValue(peer) })
   if (forwardedFor !== undefined) h.set("x-forwarded-for", forwardedFor)
   return h
 }
@@ -22,6 +22,13 @@ describe("clientAddress", () => {
   it("with two trusted proxies takes the second entry from the right", () => {
     expect(clientAddress(headers("6.6.6.6, 203.0.113.7, 10.1.1.1"), 2)).toBe("203.0.113.7")
     expect(clientAddress(headers("2001:db8::1,10.1.1.1"), 2)).toBe("2001:db8::1")
+  })
+
+  it("never believes a peer header without this process's token (a client's own, under next start)", () => {
+    expect(clientAddress(new Headers({ [PEER_ADDRESS_HEADER]: "6.6.6.6" }), 0)).toBeNull()
+    expect(clientAddress(new Headers({ [PEER_ADDRESS_HEADER]: "guessed-token 6.6.6.6" }), 0)).toBeNull()
+    const withOtherToken = `${"0".repeat(64)} 6.6.6.6`
+    expect(clientAddress(new Headers({ [PEER_ADDRESS_HEADER]: withOtherToken }), 0)).toBeNull()
   })
 
   it("gives null for missing, short or malformed headers", () => {

@@ -1,10 +1,30 @@
+import { randomBytes, timingSafeEqual } from "node:crypto"
 import { isIP } from "node:net"
 
 /**
- * Set by the app's own server (server.ts) from the socket's remote address. The server drops
- * any incoming header of this name, so a client cannot choose it.
+ * Set by the app's own server (server.ts) from the socket's remote address, replacing any
+ * incoming header of this name. Its value carries a secret of this process, so a header that
+ * a client sends where no such server runs (`next start`, `next dev`) is never believed.
  */
 export const PEER_ADDRESS_HEADER = "x-app-peer-address"
+
+// Shared through the environment: server.ts and the Next.js bundle run in one process.
+function processToken(): string {
+  return (process.env.APP_PEER_ADDRESS_TOKEN ??= randomBytes(32).toString("hex"))
+}
+
+/** The header value server.ts sets for the peer `address`. */
+export function peerAddressHeaderValue(address: string): string {
+  return `${processToken()} ${address}`
+}
+
+function peerAddress(value: string | null): string | null {
+  const space = value?.indexOf(" ") ?? -1
+  if (!value || space < 0) return null
+  const given = Buffer.from(value.slice(0, space))
+  const expected = Buffer.from(processToken())
+  return given.length === expected.length && timingSafeEqual(given, expected) ? value.slice(space + 1) : null
+}
 
 /** Set by server.ts on every request, so each log line of one request shares an id. */
 export const REQUEST_ID_HEADER = "x-request-id"
@@ -21,7 +41,7 @@ function validAddress(value: string | undefined): string | null {
  * client's own claim). A malformed or missing entry gives null, never a guess.
  */
 export function clientAddress(headers: Headers, trustProxy: number): string | null {
-  const peer = validAddress(headers.get(PEER_ADDRESS_HEADER) ?? undefined)
+  const peer = validAddress(peerAddress(headers.get(PEER_ADDRESS_HEADER)) ?? undefined)
   if (trustProxy === 0) return peer
   const forwarded = (headers.get("x-forwarded-for") ?? "").split(",").filter((e) => e.trim())
   if (forwarded.length < trustProxy) return null

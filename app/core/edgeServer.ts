@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
 import http from "node:http"
-import { PEER_ADDRESS_HEADER, REQUEST_ID_HEADER } from "./clientAddress"
+import { PEER_ADDRESS_HEADER, REQUEST_ID_HEADER, peerAddressHeaderValue } from "./clientAddress"
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void
 
@@ -11,7 +11,7 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<
  */
 export function createEdgeServer(handle: Handler): http.Server {
   return http.createServer((req, res) => {
-    req.headers[PEER_ADDRESS_HEADER] = req.socket.remoteAddress ?? ""
+    req.headers[PEER_ADDRESS_HEADER] = peerAddressHeaderValue(req.socket.remoteAddress ?? "")
     const requestId = randomUUID()
     req.headers[REQUEST_ID_HEADER] = requestId
     res.setHeader(REQUEST_ID_HEADER, requestId)

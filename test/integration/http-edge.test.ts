@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest"
 import db from "db"
 import { POST } from "app/api/rpc/[[...blitz]]/route"
-import { PEER_ADDRESS_HEADER } from "app/core/clientAddress"
+import { PEER_ADDRESS_HEADER, peerAddressHeaderValue } from "app/core/clientAddress"
 import { MAX_RPC_BODY_BYTES } from "app/core/rpcRoute"
 import { TestBrowser } from "test/helpers/browser"
 import { PASSWORD, createUser, rowCounts, uniqueTag } from "test/helpers/fixtures"
@@ -17,7 +17,7 @@ describe("audit IP (TRUST_PROXY=0, the default)", () => {
     const browser = new TestBrowser()
     await browser.login(support.email, PASSWORD)
     const headers = {
-      [PEER_ADDRESS_HEADER]: "198.51.100.7",
+      [PEER_ADDRESS_HEADER]: peerAddressHeaderValue("198.51.100.7"),
       "x-forwarded-for": "6.6.6.6",
       "x-real-ip": "6.6.6.7",
     }
