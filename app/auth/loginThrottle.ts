@@ -32,6 +32,18 @@ export async function loginLockRemainingMs(keys: ThrottleKey[], now = new Date()
   return Math.max(0, ...rows.map((row) => lockRemainingMs(row, now)))
 }
 
+/**
+ * Whether a refusal by the current lock is the first for that lock (and marks it so). Only the
+ * first refused attempt of each lock is audited; the rest would let a locked flood fill the log.
+ */
+export async function firstRefusalOfLock(keys: ThrottleKey[], now = new Date()): Promise<boolean> {
+  const marked = await db.$executeRaw`
+    UPDATE "LoginThrottle" SET "refusalAuditedFor" = "lockedUntil"
+    WHERE "key" IN (${Prisma.join(keys.map((k) => k.key))}) AND "lockedUntil" > ${now}
+      AND "refusalAuditedFor" IS DISTINCT FROM "lockedUntil"`
+  return marked > 0
+}
+
 /** Counts one failure against each key; the row lock makes concurrent failures all count. */
 export async function recordLoginFailure(tx: Tx, keys: ThrottleKey[], now = new Date()) {
   for (const { key, limits } of keys) {

@@ -89,6 +89,10 @@ describe("sign-in throttle", () => {
     expect(last.details).toEqual({ email: user.email, reason: "THROTTLED" })
     // A refused attempt is not another failure: the lock does not grow.
     expect((await db.loginThrottle.findUnique({ where: { key: `email:${user.email}` } }))?.failures).toBe(5)
+    // Only a lock's first refused attempt is audited, so a locked flood cannot fill the log.
+    for (let i = 0; i < 10; i++) await browser.rpc("login", { email: user.email, password: PASSWORD })
+    const throttled = (await auditFor(user.email)).filter((e) => (e.details as { reason?: string }).reason === "THROTTLED")
+    expect(throttled).toHaveLength(1)
 
     // The lock ends by itself.
     await db.loginThrottle.update({ where: { key: `email:${user.email}` }, data: { lockedUntil: new Date(Date.now() - 1) } })

@@ -10,6 +10,7 @@ import { recordSignIn } from "../audit"
 import { knownDeviceId, rememberKnownDevice } from "../knownDevice"
 import {
   SignInThrottledError,
+  firstRefusalOfLock,
   loginLockRemainingMs,
   loginThrottleKeys,
   recordLoginFailure,
@@ -53,7 +54,8 @@ export async function authenticateUser(email: string, password: string) {
   const keys = loginThrottleKeys(email, currentRequestMeta().ip, knownDeviceId(email))
   const lockedMs = await loginLockRemainingMs(keys)
   if (lockedMs > 0) {
-    await refuse(email, keys, "THROTTLED", null)
+    // The route logs every refusal; the audit keeps the first of each lock.
+    if (await firstRefusalOfLock(keys)) await refuse(email, keys, "THROTTLED", null)
     throw new SignInThrottledError(lockedMs)
   }
   const user = await db.user.findUnique({ where: { email } })
