@@ -24,6 +24,17 @@ const ServerEnv = z.object({
     .max(8 * 60 * 60, "must be at most 8 hours (28800 seconds)")
     .default(20 * 60),
   IMPERSONATION_ENABLED: booleanFromEnv.default(true),
+  IMPERSONATION_MONTHLY_QUOTA: z.coerce
+    .number({ message: "must be a whole number of impersonations per admin per month" })
+    .int("must be a whole number of impersonations per admin per month")
+    .min(1, "must be at least 1 (leave it unset for no limit)")
+    .optional(),
+  ACTOR_TOKEN_TTL_SECONDS: z.coerce
+    .number({ message: "must be a whole number of seconds" })
+    .int("must be a whole number of seconds")
+    .min(10, "must be at least 10 seconds")
+    .max(60 * 60, "must be at most 1 hour (3600 seconds)")
+    .default(5 * 60),
   DEMO_MODE: booleanFromEnv.default(false),
   SESSION_SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   DISABLE_SECURE_COOKIES: booleanFromEnv.default(false),
@@ -59,6 +70,10 @@ export type ServerConfig = {
     enabled: boolean
     /** Time limit of every impersonation; never extended. */
     ttlSeconds: number
+    /** Starts per admin per calendar month (UTC); null: no limit. */
+    monthlyQuota: number | null
+    /** How long an actor token can be redeemed after it is created. */
+    actorTokenTtlSeconds: number
   }
   /** The published demo accounts may be served (`npm run quickstart`); every page says so. */
   demoMode: boolean
@@ -105,6 +120,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     impersonation: {
       enabled: parsed.data.IMPERSONATION_ENABLED,
       ttlSeconds: parsed.data.IMPERSONATION_TTL_SECONDS,
+      monthlyQuota: parsed.data.IMPERSONATION_MONTHLY_QUOTA ?? null,
+      actorTokenTtlSeconds: parsed.data.ACTOR_TOKEN_TTL_SECONDS,
     },
     demoMode: parsed.data.DEMO_MODE,
     secureCookies: production && !parsed.data.DISABLE_SECURE_COOKIES,

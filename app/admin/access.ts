@@ -1,9 +1,13 @@
+import { forbidden, redirect } from "next/navigation"
 import db from "db"
 import { toPolicyUser, userForPolicy } from "app/impersonation/guard"
-import { isActiveImpersonator } from "app/impersonation/policy"
+import { isActiveImpersonator, type PolicyUser } from "app/impersonation/policy"
+import { loadCurrentUser } from "app/users/currentUser"
 import type { CurrentUser } from "app/users/queries/getCurrentUser"
 
-export type AdminConsoleAccess = { allowed: true } | { allowed: false; message: string }
+export type AdminConsoleAccess =
+  | { allowed: true; admin: PolicyUser }
+  | { allowed: false; message: string }
 
 /** The admin console is for platform staff and organization admins, never while impersonating. */
 export async function adminConsoleAccess(user: CurrentUser): Promise<AdminConsoleAccess> {
@@ -11,8 +15,21 @@ export async function adminConsoleAccess(user: CurrentUser): Promise<AdminConsol
     return { allowed: false, message: "The admin console is not available while impersonating." }
   }
   const row = await db.user.findUnique({ where: { id: user.id }, ...userForPolicy })
-  if (!isActiveImpersonator(row && toPolicyUser(row))) {
+  const admin = row && toPolicyUser(row)
+  if (!isActiveImpersonator(admin)) {
     return { allowed: false, message: "You do not have access to the admin console." }
   }
-  return { allowed: true }
+  return { allowed: true, admin }
+}
+
+/**
+ * For admin console pages (server components): the signed-in admin, as the policy sees them
+ * (fresh from the database), or a redirect to /login, or the 403 page with the reason.
+ */
+export async function requireAdminConsole(): Promise<{ user: CurrentUser; admin: PolicyUser }> {
+  const user = await loadCurrentUser()
+  if (!user) redirect("/login")
+  const access = await adminConsoleAccess(user)
+  if (!access.allowed) forbidden()
+  return { user, admin: access.admin }
 }

@@ -1,14 +1,9 @@
-import { forbidden, redirect } from "next/navigation"
 import { SwitchToUserForm } from "app/impersonation/components/SwitchToUserForm"
 import { serverConfig } from "app/core/serverConfig"
-import { loadCurrentUser } from "app/users/currentUser"
-import { adminConsoleAccess } from "./access"
+import { requireAdminConsole } from "./access"
 
 export default async function AdminPage() {
-  const user = await loadCurrentUser()
-  if (!user) redirect("/login")
-  const access = await adminConsoleAccess(user)
-  if (!access.allowed) forbidden()
+  const { user } = await requireAdminConsole()
   return (
     <section>
       <h1>Admin console</h1>

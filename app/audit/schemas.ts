@@ -8,5 +8,9 @@ export const AuditAction = z.enum([
   "SIGNED_IN",
   "SIGN_IN_FAILED",
   "SIGNED_OUT",
+  "ACTOR_TOKEN_CREATED",
+  "ACTOR_TOKEN_REDEEMED",
+  "ACTOR_TOKEN_REFUSED",
+  "ACTOR_TOKEN_REVOKED",
 ])
 export type AuditAction = z.infer<typeof AuditAction>

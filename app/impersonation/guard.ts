@@ -115,7 +115,7 @@ export async function loadSessionForRequest(handle: string, now = new Date()): P
   }
   // Handed back only within minutes of the end itself: a cookie replayed later is dead.
   const deadline = handBackDeadline(review.endedAt)
-  if (deadline.getTime() <= now.getTime() || !mayReturnToActor(actor)) {
+  if (deadline.getTime() <= now.getTime() || !impersonation.handBackToActor || !mayReturnToActor(actor)) {
     await db.session.deleteMany({ where: { handle, impersonationId: impersonation.id } })
     return null
   }
@@ -194,7 +194,14 @@ export async function endImpersonation(
       impersonationId: row.id,
       organizationId: row.organizationId,
       // `endedAt` is when it ended (an expiry at its limit); the event's own time is when recorded.
-      details: { endReason, endedById, endedAt: now.toISOString(), reason: row.reason, mode: row.mode },
+      details: {
+        endReason,
+        endedById,
+        endedAt: now.toISOString(),
+        reason: row.reason,
+        ticketUrl: row.ticketUrl,
+        mode: row.mode,
+      },
     },
   )
   return true

@@ -14,6 +14,12 @@ import {
   HAND_BACK_WINDOW_MS,
   handBackDeadline,
   decideImpersonationStart,
+  decideQuota,
+  decideTarget,
+  mayEndImpersonation,
+  administeredOrganizationIds,
+  seesWholePlatform,
+  monthStart,
   holdsImpersonationPermission,
   impersonationExpiresAt,
   mayReturnToActor,
@@ -66,7 +72,10 @@ function request(
 }
 
 function expectRefused(decision: StartDecision, code: RefusalCode) {
-  expect(decision).toEqual({ allowed: false, code, message: REFUSAL_MESSAGES[code] })
+  expect(decision).toEqual({ allowed: false, code, message: expect.stringMatching(/./) })
+  // The quota refusal also names the quota; every other message is the code's own.
+  if (code === "QUOTA") expect(decision).toMatchObject({ message: expect.stringContaining(REFUSAL_MESSAGES[code]) })
+  else expect(decision).toMatchObject({ message: REFUSAL_MESSAGES[code] })
 }
 
 function expectAllowed(decision: StartDecision, grant: Grant) {
@@ -295,6 +304,11 @@ function refusalScenarios(): RefusalScenario[] {
       code: "NOT_SAME_ORG",
     },
     {
+      name: "start past the admin's monthly quota",
+      request: request(sup, user(), { quota: { limit: 2, usedThisMonth: 2 } }),
+      code: "QUOTA",
+    },
+    {
       name: "nested start from an org admin session",
       request: request(orgOwner, orgUser(ORG_1, "MEMBER"), { alreadyImpersonating: true }),
       code: "ALREADY_IMPERSONATING",
@@ -325,7 +339,8 @@ describe("decideImpersonationStart: refusals", () => {
     for (const scenario of refusalScenarios()) {
       const decision = decideImpersonationStart(scenario.request)
       if (decision.allowed) throw new Error(`${scenario.name} was allowed`)
-      expect(decision.message).toBe(REFUSAL_MESSAGES[decision.code])
+      // The quota refusal also names the quota.
+      expect(decision.message.startsWith(REFUSAL_MESSAGES[decision.code])).toBe(true)
     }
   })
 
@@ -828,9 +843,11 @@ describe("reviewImpersonation", () => {
     )
   })
 
-  it("feature switched off (enabled false) -> ACTOR_REVOKED", () => {
-    expect(review({ enabled: false })).toEqual(actorRevoked)
-    expect(review({ actor: superadmin(), enabled: false })).toEqual(actorRevoked)
+  it("feature switched off (enabled false) -> FEATURE_DISABLED, before any other reason", () => {
+    const featureDisabled = { ...actorRevoked, endReason: "FEATURE_DISABLED" }
+    expect(review({ enabled: false })).toEqual(featureDisabled)
+    expect(review({ actor: superadmin(), enabled: false })).toEqual(featureDisabled)
+    expect(review({ actor: user(), enabled: false })).toEqual(featureDisabled)
   })
 
   it("subject disabled -> TARGET_REVOKED", () => {
@@ -878,5 +895,69 @@ describe("handBackDeadline", () => {
     const endedAt = new Date("2025-03-04T10:20:00.000Z")
     expect(HAND_BACK_WINDOW_MS).toBe(5 * 60_000)
     expect(handBackDeadline(endedAt).toISOString()).toBe("2025-03-04T10:25:00.000Z")
+  })
+})
+
+describe("decideQuota", () => {
+  it("allows any number of starts without a quota", () => {
+    expect(decideQuota({ limit: null, usedThisMonth: 10_000 })).toEqual({ allowed: true })
+  })
+
+  it("allows starts below the quota and refuses at it, naming the quota", () => {
+    expect(decideQuota({ limit: 3, usedThisMonth: 2 })).toEqual({ allowed: true })
+    const refused = decideQuota({ limit: 3, usedThisMonth: 3 })
+    expect(refused).toMatchObject({ allowed: false, code: "QUOTA" })
+    expect(refused.allowed === false && refused.message).toContain("monthly quota of 3 impersonations")
+    expect(decideQuota({ limit: 1, usedThisMonth: 5 })).toMatchObject({ allowed: false, code: "QUOTA" })
+  })
+})
+
+describe("monthStart", () => {
+  it("is the first instant of the UTC calendar month", () => {
+    expect(monthStart(new Date("2026-12-31T23:59:59.999Z")).toISOString()).toBe("2026-12-01T00:00:00.000Z")
+    expect(monthStart(new Date("2027-01-01T00:00:00.000Z")).toISOString()).toBe("2027-01-01T00:00:00.000Z")
+  })
+})
+
+describe("decideTarget", () => {
+  it("gives the directory the same answer a start would, without the request checks", () => {
+    const actor = support()
+    expect(decideTarget(actor, user())).toMatchObject({ allowed: true })
+    expect(decideTarget(actor, actor)).toMatchObject({ allowed: false, code: "SELF", message: "You cannot impersonate yourself" })
+    expect(decideTarget(actor, superadmin())).toMatchObject({ allowed: false, code: "TARGET_PRIVILEGED" })
+    expect(decideTarget(actor, user({ status: "DISABLED" }))).toMatchObject({ allowed: false, code: "TARGET_DISABLED" })
+    expect(decideTarget(orgUser(ORG_1, "ADMIN"), orgUser(ORG_2, "MEMBER"))).toMatchObject({ code: "NOT_SAME_ORG" })
+  })
+})
+
+describe("mayEndImpersonation", () => {
+  it("lets a SUPERADMIN end any impersonation and everyone else only their own", () => {
+    const sa = superadmin()
+    const sup = support()
+    const admin = orgUser(ORG_1, "ADMIN")
+    expect(mayEndImpersonation(sa, { actorId: sup.id })).toBe(true)
+    expect(mayEndImpersonation(sup, { actorId: sup.id })).toBe(true)
+    expect(mayEndImpersonation(sup, { actorId: sa.id })).toBe(false)
+    expect(mayEndImpersonation(admin, { actorId: admin.id })).toBe(true)
+    expect(mayEndImpersonation(admin, { actorId: sup.id })).toBe(false)
+  })
+
+  it("refuses anyone who no longer holds the right, even for their own", () => {
+    const demoted = user()
+    expect(mayEndImpersonation(demoted, { actorId: demoted.id })).toBe(false)
+    const disabled = superadmin({ status: "DISABLED" })
+    expect(mayEndImpersonation(disabled, { actorId: 999 })).toBe(false)
+  })
+})
+
+describe("console scope", () => {
+  it("org admins see the organizations they administer, platform staff the whole platform", () => {
+    const owner = user({ memberships: [member(ORG_1, "OWNER"), member(ORG_2, "MEMBER"), member(ORG_3, "ADMIN")] })
+    expect(administeredOrganizationIds(owner).sort()).toEqual([ORG_1, ORG_3])
+    expect(administeredOrganizationIds(orgUser(ORG_1, "MEMBER"))).toEqual([])
+    expect(seesWholePlatform(owner)).toBe(false)
+    expect(seesWholePlatform(support())).toBe(true)
+    expect(seesWholePlatform(superadmin())).toBe(true)
+    expect(seesWholePlatform(user())).toBe(false)
   })
 })

@@ -39,6 +39,7 @@ export const REFUSAL_MESSAGES = {
   ORG_ROLE_NOT_LOWER:
     "You can only impersonate members whose role is lower than yours in every organization they belong to",
   TARGET_OPTED_OUT: "This user has turned off support access",
+  QUOTA: "You have used your monthly quota",
 } as const
 
 export type RefusalCode = keyof typeof REFUSAL_MESSAGES
@@ -66,6 +67,19 @@ function sharesAdministeredOrganization(actor: PolicyUser, target: PolicyUser | 
   return orgRolesWithPermission(actor).some((mine) =>
     target?.memberships.some((theirs) => theirs.organizationId === mine.organizationId),
   )
+}
+
+/**
+ * The organizations whose members this user administers (role with `org:admin:impersonate`):
+ * what an organization admin may see in the console (directory, audit, live impersonations).
+ */
+export function administeredOrganizationIds(user: PolicyUser): number[] {
+  return orgRolesWithPermission(user).map((m) => m.organizationId)
+}
+
+/** Platform staff see every user and event in the console; org admins only their organizations'. */
+export function seesWholePlatform(user: PolicyUser): boolean {
+  return user.role === "SUPPORT" || user.role === "SUPERADMIN"
 }
 
 /** Whether the user holds any right to impersonate (platform staff or an org admin). */
@@ -111,16 +125,15 @@ export type StartRequest = {
   alreadyImpersonating: boolean
   reason: string
   enabled: boolean
+  /** The admin's monthly quota and how much of it is used; absent: no quota. */
+  quota?: { limit: number | null; usedThisMonth: number }
 }
 
-/** Rules 1, 2 and 4 of DESIGN.md: may this start, and on what grant. */
-export function decideImpersonationStart(request: StartRequest): StartDecision {
-  const { actor, target } = request
-  if (!request.enabled) return refuse("FEATURE_DISABLED")
-  if (request.alreadyImpersonating) return refuse("ALREADY_IMPERSONATING")
-  if (actor.status !== "ACTIVE") return refuse("ACTOR_INACTIVE")
-  if (!holdsImpersonationPermission(actor)) return refuse("NO_PERMISSION")
-  if (request.reason.trim().length === 0) return refuse("REASON_REQUIRED")
+/**
+ * Whether `actor`, already known to hold an impersonation right, may act as this `target`
+ * (rule 1): what the directory shows beside each row and what every start asks.
+ */
+export function decideTarget(actor: PolicyUser, target: PolicyUser | null): StartDecision {
   // Organization admins learn nothing about people outside their organizations: a missing
   // user and an outsider get the same answer.
   if (actor.role === "USER" && !sharesAdministeredOrganization(actor, target)) {
@@ -135,6 +148,42 @@ export function decideImpersonationStart(request: StartRequest): StartDecision {
   return { allowed: true, grant: found.grant }
 }
 
+/** Rules 1, 2 and 4 of DESIGN.md: may this start, and on what grant. */
+export function decideImpersonationStart(request: StartRequest): StartDecision {
+  const { actor } = request
+  if (!request.enabled) return refuse("FEATURE_DISABLED")
+  if (request.alreadyImpersonating) return refuse("ALREADY_IMPERSONATING")
+  if (actor.status !== "ACTIVE") return refuse("ACTOR_INACTIVE")
+  if (!holdsImpersonationPermission(actor)) return refuse("NO_PERMISSION")
+  if (request.reason.trim().length === 0) return refuse("REASON_REQUIRED")
+  const decision = decideTarget(actor, request.target)
+  if (!decision.allowed || !request.quota) return decision
+  const quota = decideQuota(request.quota)
+  return quota.allowed ? decision : quota
+}
+
+/** The first moment of the calendar month (UTC) that `now` falls in: quotas count from here. */
+export function monthStart(now: Date): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1))
+}
+
+/**
+ * The per-admin monthly quota (IMPERSONATION_MONTHLY_QUOTA): `usedThisMonth` counts the
+ * admin's starts since `monthStart(now)`; null `limit` means no quota.
+ */
+export function decideQuota(input: {
+  limit: number | null
+  usedThisMonth: number
+}): { allowed: true } | { allowed: false; code: "QUOTA"; message: string } {
+  if (input.limit === null || input.usedThisMonth < input.limit) return { allowed: true }
+  const times = input.limit === 1 ? "impersonation" : "impersonations"
+  return {
+    allowed: false,
+    code: "QUOTA",
+    message: `${REFUSAL_MESSAGES.QUOTA} of ${input.limit} ${times}; it renews on the 1st of next month (UTC)`,
+  }
+}
+
 /** Rule 5: the time limit is fixed at the start and never extended. */
 export function impersonationExpiresAt(startedAt: Date, ttlSeconds: number): Date {
   return new Date(startedAt.getTime() + ttlSeconds * 1000)
@@ -147,6 +196,8 @@ export type EndReason =
   | "SIGNED_OUT"
   | "ACTOR_REVOKED"
   | "TARGET_REVOKED"
+  | "ENDED_BY_ADMIN"
+  | "FEATURE_DISABLED"
 
 export type ActiveImpersonation = {
   expiresAt: Date
@@ -186,7 +237,8 @@ export function reviewImpersonation(input: {
   }
   // An expiry noticed late is still recorded at the time limit, not when it was noticed.
   if (now.getTime() >= impersonation.expiresAt.getTime()) return ended("EXPIRED", false, now)
-  if (!input.enabled || actor.status !== "ACTIVE" || "code" in findGrant(actor, subject)) {
+  if (!input.enabled) return ended("FEATURE_DISABLED", false, now)
+  if (actor.status !== "ACTIVE" || "code" in findGrant(actor, subject)) {
     return ended("ACTOR_REVOKED", false, now)
   }
   if (subject.status !== "ACTIVE" || subject.impersonationConsent === "NEVER") {
@@ -217,3 +269,12 @@ export function isActiveImpersonator(user: PolicyUser | null): user is PolicyUse
 
 /** Rule 6, by its name in DESIGN.md. */
 export const mayReturnToActor = isActiveImpersonator
+
+/**
+ * Who may press End on a live impersonation in the console: a SUPERADMIN any, everyone else
+ * only their own (and only while they still hold the right to impersonate).
+ */
+export function mayEndImpersonation(viewer: PolicyUser, impersonation: { actorId: number }): boolean {
+  if (!isActiveImpersonator(viewer)) return false
+  return viewer.role === "SUPERADMIN" || impersonation.actorId === viewer.id
+}

@@ -15,9 +15,31 @@ export const reason = safeText({ message: "Give a reason for the impersonation" 
   .min(1, "Give a reason for the impersonation")
   .max(REASON_MAX_LENGTH, `The reason must be at most ${REASON_MAX_LENGTH} characters`)
 
+export const TICKET_URL_MAX_LENGTH = 2000
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== ""
+  } catch {
+    return false
+  }
+}
+
+/**
+ * An optional link to the support ticket (http/https only: it is rendered as a link in the
+ * banner, so `javascript:` and the like never are). An empty field means none.
+ */
+export const ticketUrl = safeText({ message: "The ticket link must be text" })
+  .trim()
+  .max(TICKET_URL_MAX_LENGTH, `The ticket link must be at most ${TICKET_URL_MAX_LENGTH} characters`)
+  .refine((value) => value === "" || isHttpUrl(value), "The ticket link must be an http:// or https:// URL")
+  .transform((value) => (value === "" ? null : value))
+  .nullish()
+
 /** `impersonateUser` takes the target by id or by email, never both. */
 export const ImpersonateUserInput = z
-  .object({ userId: userId.optional(), email: email.optional(), reason })
+  .object({ userId: userId.optional(), email: email.optional(), reason, ticketUrl })
   .strict()
   .refine((input) => (input.userId === undefined) !== (input.email === undefined), {
     message: "Give either a user ID or an email, not both",
@@ -32,11 +54,11 @@ export const StopImpersonatingInput = z.object({}).strict().nullish()
 export const SwitchToUserForm = z.object({
   user: safeText().trim().min(1, "Enter a user ID or an email").max(254, "That is too long"),
   reason,
+  ticketUrl,
 })
 
-export function switchFormToInput(values: z.infer<typeof SwitchToUserForm>): ImpersonateUserInput {
+export function switchFormToInput(values: z.input<typeof SwitchToUserForm>): ImpersonateUserInput {
   const user = values.user.trim()
-  return /^\d+$/.test(user)
-    ? { userId: Number(user), reason: values.reason }
-    : { email: user, reason: values.reason }
+  const rest = { reason: values.reason, ticketUrl: values.ticketUrl?.trim() || null }
+  return /^\d+$/.test(user) ? { userId: Number(user), ...rest } : { email: user, ...rest }
 }

@@ -1,5 +1,6 @@
 import crypto from "node:crypto"
 import { PGlite } from "@electric-sql/pglite"
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   applyMigrations,
@@ -21,7 +22,8 @@ function migration(name: string, sql: string): Migration {
 type Fresh = { executor: MigrationExecutor; dispose: () => Promise<void> }
 
 async function freshPglite(): Promise<Fresh> {
-  const pg = new PGlite()
+  // As the app opens it (db/engine.ts): the directory's search index needs pg_trgm.
+  const pg = new PGlite({ extensions: { pg_trgm } })
   await pg.waitReady
   return { executor: pgliteExecutor(pg), dispose: () => pg.close() }
 }

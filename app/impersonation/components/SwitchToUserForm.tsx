@@ -13,7 +13,7 @@ export function SwitchToUserForm({ ttlMinutes }: { ttlMinutes: number }) {
       schema={SwitchToUserSchema}
       submitText="Switch to User"
       aria-label="Switch to User"
-      initialValues={{ user: "", reason: "" }}
+      initialValues={{ user: "", reason: "", ticketUrl: "" }}
       onSubmit={async (values) => {
         try {
           await impersonateUserMutation(switchFormToInput(values))
@@ -30,6 +30,7 @@ export function SwitchToUserForm({ ttlMinutes }: { ttlMinutes: number }) {
         placeholder="Ticket link or what you are checking"
         multiline
       />
+      <LabeledTextField name="ticketUrl" label="Ticket link" placeholder="https://… (optional)" />
       <p className="hint">
         The session lasts {ttlMinutes} minutes at most and cannot be extended. All actions are logged.
       </p>

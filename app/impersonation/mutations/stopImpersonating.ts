@@ -19,6 +19,11 @@ export default resolver.pipe(
     }
     await endImpersonation(impersonation.id, "STOPPED", { endedById: impersonation.actorId })
     await ctx.session.$revoke()
+    // A browser that redeemed an actor token without the admin's own session is never handed
+    // to the admin: a 5-minute ticket must not become an admin session on another device.
+    if (!impersonation.handBackToActor) {
+      return { status: "SIGNED_OUT", message: "Impersonation ended. This browser was not signed in as you, so it is now signed out" }
+    }
     const actor = toPolicyUser(impersonation.actor)
     if (!mayReturnToActor(actor)) {
       return {

@@ -9,6 +9,8 @@ export type CurrentUser = {
   impersonator: { id: number; email: string; name: string } | null
   impersonationExpiresAt: Date | null
   reason: string | null
+  /** The support ticket behind the impersonation, an http(s) URL. */
+  ticketUrl: string | null
   mode: "READ_ONLY" | "READ_WRITE" | null
 }
 
@@ -24,6 +26,7 @@ export default async function getCurrentUser(_: null, ctx: Ctx): Promise<Current
         select: {
           expiresAt: true,
           reason: true,
+          ticketUrl: true,
           mode: true,
           actor: { select: { id: true, email: true, name: true } },
         },
@@ -37,6 +40,7 @@ export default async function getCurrentUser(_: null, ctx: Ctx): Promise<Current
     impersonator: impersonation?.actor ?? null,
     impersonationExpiresAt: impersonation?.expiresAt ?? null,
     reason: impersonation?.reason ?? null,
+    ticketUrl: impersonation?.ticketUrl ?? null,
     mode: impersonation?.mode ?? null,
   }
 }

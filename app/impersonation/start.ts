@@ -1,0 +1,159 @@
+import type { SessionContext } from "@blitzjs/auth"
+import db, { Prisma, type Impersonation } from "db"
+import { recordAuditEvent } from "app/audit/log"
+import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
+import { serverConfig } from "app/core/serverConfig"
+import { endImpersonation } from "./guard"
+import { decideQuota, impersonationExpiresAt, monthStart, type Grant, type RefusalCode } from "./policy"
+
+/**
+ * The start of an impersonation, shared by every way in (the Switch to User form, the
+ * console's dialog, an actor token): one transaction (rule 3 and DESIGN.md's start), then the
+ * browser's session becomes the subject's.
+ */
+
+type Tx = Prisma.TransactionClient
+
+export class ConcurrentStartError extends ImpersonationRefusedError {
+  constructor() {
+    super("CONCURRENT_START", "Another impersonation was started by you at the same moment; try again")
+  }
+}
+
+/** Impersonations this admin started in the current calendar month (UTC), for the quota. */
+export function startsThisMonth(actorId: number, now: Date, client: Tx | typeof db = db) {
+  return client.impersonation.count({ where: { actorId, startedAt: { gte: monthStart(now) } } })
+}
+
+export type StartArgs = {
+  session: SessionContext
+  actorId: number
+  subject: { id: number; role: "USER" | "SUPPORT" | "SUPERADMIN" }
+  grant: Grant
+  reason: string
+  ticketUrl: string | null
+  /**
+   * The admin's own session that this browser holds and the start replaces (consumed in the
+   * transaction, so of concurrent starts from one session one wins), or null when the browser
+   * holds no session of the admin (an actor token redeemed elsewhere).
+   */
+  adminSessionHandle: string | null
+  /** Runs first inside the start's transaction (an actor token is claimed there); throws to refuse. */
+  claim?: (tx: Tx) => Promise<{ actorTokenId: number } | void>
+  now: Date
+}
+
+async function startTransaction(args: StartArgs): Promise<Impersonation> {
+  const { actorId, subject, grant, reason, ticketUrl, adminSessionHandle, now } = args
+  return db.$transaction(async (tx) => {
+    if (adminSessionHandle) {
+      const { count } = await tx.session.deleteMany({
+        where: { handle: adminSessionHandle, userId: actorId, impersonationId: null },
+      })
+      if (count !== 1) throw new ConcurrentStartError()
+    }
+    const claimed = (await args.claim?.(tx)) ?? null
+    const previous = await tx.impersonation.findMany({ where: { actorId, endedAt: null } })
+    for (const row of previous) {
+      const expired = row.expiresAt <= now
+      // Conditional inside endImpersonation: a Stop or expiry that won the race is kept as is.
+      await endImpersonation(row.id, expired ? "EXPIRED" : "REPLACED", {
+        endedById: expired ? null : actorId,
+        now: expired ? row.expiresAt : now,
+        tx,
+      })
+    }
+    // Counted inside the transaction, after the previous one ended: concurrent starts by one
+    // admin cannot both pass (the database allows one live row per admin).
+    const quota = decideQuota({
+      limit: serverConfig.impersonation.monthlyQuota,
+      usedThisMonth: await startsThisMonth(actorId, now, tx),
+    })
+    if (!quota.allowed) throw new ImpersonationRefusedError(quota.code, quota.message)
+    const organizationId = grant.kind === "ORGANIZATION" ? grant.organizationId : null
+    // A browser that never held the admin's session is never handed to the admin (rule 6).
+    const handBackToActor = adminSessionHandle !== null
+    const impersonation = await tx.impersonation.create({
+      data: {
+        actorId,
+        subjectId: subject.id,
+        organizationId,
+        reason,
+        ticketUrl,
+        mode: "READ_ONLY",
+        handBackToActor,
+        actorTokenId: claimed?.actorTokenId ?? null,
+        startedAt: now,
+        expiresAt: impersonationExpiresAt(now, serverConfig.impersonation.ttlSeconds),
+      },
+    })
+    await recordAuditEvent(
+      tx,
+      {
+        action: "IMPERSONATION_STARTED",
+        actorId,
+        subjectId: subject.id,
+        impersonationId: impersonation.id,
+        organizationId,
+        details: {
+          reason,
+          ticketUrl,
+          mode: impersonation.mode,
+          grant,
+          expiresAt: impersonation.expiresAt.toISOString(),
+          handBackToActor,
+          actorTokenId: impersonation.actorTokenId,
+        },
+      },
+      now,
+    )
+    return impersonation
+  })
+}
+
+/**
+ * Starts the impersonation and turns this browser's session into the subject's. Refusals
+ * (quota, a lost race, a claim that failed) are ImpersonationRefusedErrors; the caller audits
+ * them with `recordRefusedStart`.
+ */
+export async function startImpersonation(args: StartArgs): Promise<Impersonation> {
+  let impersonation: Impersonation
+  try {
+    impersonation = await startTransaction(args)
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error
+    throw new ConcurrentStartError()
+  }
+  // A new session for the subject (the admin's row, if any, is gone: $revoke only resets cookies).
+  await args.session.$revoke()
+  await args.session.$create({
+    userId: args.subject.id,
+    role: args.subject.role,
+    impersonatingFromUserId: args.actorId,
+    impersonationId: impersonation.id,
+    impersonationExpiresAt: impersonation.expiresAt.toISOString(),
+  })
+  return impersonation
+}
+
+/** Records a refused start (rule 1), with its code, in the audit log. */
+export async function recordRefusedStart(entry: {
+  code: RefusalCode | string
+  actorId: number | null
+  subjectId: number | null
+  reason: string
+  requested: unknown
+  action?: "IMPERSONATION_REFUSED" | "ACTOR_TOKEN_REFUSED"
+  details?: Record<string, unknown>
+}): Promise<void> {
+  await db.$transaction((tx) =>
+    recordAuditEvent(tx, {
+      action: entry.action ?? "IMPERSONATION_REFUSED",
+      actorId: entry.actorId,
+      subjectId: entry.subjectId,
+      impersonationId: null,
+      organizationId: null,
+      details: { code: entry.code, reason: entry.reason, requested: entry.requested, ...entry.details },
+    }),
+  )
+}
