@@ -1,6 +1,7 @@
 import db, { engine } from "db"
 import { closeEmbedded, describeEngine } from "db/engine"
 import { checkpointFilePath, verifyAuditChain, type ChainVerdict } from "./chain"
+import { recordFullWalk } from "./chainState"
 
 /** One line for people: what was verified, up to where, against which checkpoint. */
 export function describeVerdict(verdict: ChainVerdict): string {
@@ -25,6 +26,7 @@ async function main() {
     `Verifying the audit chain in ${describeEngine(engine)}; checkpoints: ${file ?? "none"}`,
   )
   const verdict = await verifyAuditChain()
+  recordFullWalk(verdict, "audit:verify") // the console shows when the whole chain was last walked
   if (verdict.ok) console.log(describeVerdict(verdict))
   else console.error(describeVerdict(verdict))
   process.exitCode = verdict.ok ? 0 : 1
