@@ -82,6 +82,17 @@ export const AuditQuery = z
   })
 export type AuditQuery = z.infer<typeof AuditQuery>
 
+const FIELD_LABELS = {
+  admin: "Admin",
+  user: "User",
+  action: "Action",
+  organization: "Organization",
+  from: "From",
+  to: "To",
+  before: "Older than",
+  after: "Newer than",
+} as const
+
 export type SearchParamsInput = URLSearchParams | Record<string, string | string[] | undefined>
 
 /** Parses the URL's filters; a repeated parameter is refused rather than silently narrowed. */
@@ -99,7 +110,11 @@ export function parseAuditQuery(
   }
   const parsed = AuditQuery.safeParse(raw)
   if (parsed.success) return { ok: true, query: parsed.data }
-  return { ok: false, messages: [...new Set(parsed.error.issues.map((issue) => issue.message))] }
+  const messages = parsed.error.issues.map((issue) => {
+    const label = FIELD_LABELS[String(issue.path[0]) as keyof typeof FIELD_LABELS]
+    return label && !issue.message.startsWith(label) ? `${label}: ${issue.message}` : issue.message
+  })
+  return { ok: false, messages: [...new Set(messages)] }
 }
 
 /** The filters with people and organizations resolved to ids, ready for SQL. */
