@@ -53,7 +53,7 @@ export function csvRecords(rows: AuditRow[], withHeader: boolean): string {
 export type ExportOptions = {
   batchSize?: number
   engine?: Engine
-  /** Called after each batch is read from the database (tests watch the stream's progress). */
+  /** Called as each batch comes back from the database (tests watch how far ahead it reads). */
   onBatch?: (rows: number) => void
 }
 
@@ -67,6 +67,7 @@ async function* postgresCursorBatches(
   filter: AuditFilter,
   scope: AuditScope,
   batchSize: number,
+  onBatch: (rows: number) => void,
 ): AsyncGenerator<AuditRow[]> {
   const { Client } = await import("pg")
   const client = new Client({ connectionString: url, application_name: "audit-csv-export" })
@@ -79,6 +80,7 @@ async function* postgresCursorBatches(
     await client.query(`DECLARE audit_export NO SCROLL CURSOR FOR ${query.text}`, query.values)
     for (;;) {
       const { rows } = await client.query<AuditRow>(`FETCH ${batchSize} FROM audit_export`)
+      onBatch(rows.length)
       if (rows.length) yield rows
       if (rows.length < batchSize) break
     }
@@ -99,10 +101,12 @@ async function* keysetBatches(
   filter: AuditFilter,
   scope: AuditScope,
   batchSize: number,
+  onBatch: (rows: number) => void,
 ): AsyncGenerator<AuditRow[]> {
   let before: number | undefined
   for (;;) {
     const rows = await db.$queryRaw<AuditRow[]>(auditEventsSql(filter, scope, { before, limit: batchSize }))
+    onBatch(rows.length)
     if (rows.length) yield rows
     if (rows.length < batchSize) return
     before = rows.at(-1)!.id
@@ -113,11 +117,11 @@ async function* keysetBatches(
 export async function* auditExportBatches(
   filter: AuditFilter,
   scope: AuditScope,
-  { batchSize = EXPORT_BATCH_SIZE, engine = configuredEngine }: ExportOptions = {},
+  { batchSize = EXPORT_BATCH_SIZE, engine = configuredEngine, onBatch = () => {} }: ExportOptions = {},
 ): AsyncGenerator<AuditRow[]> {
   if (filter.matchesNothing) return
-  if (engine.kind === "postgres") yield* postgresCursorBatches(engine.url, filter, scope, batchSize)
-  else yield* keysetBatches(filter, scope, batchSize)
+  if (engine.kind === "postgres") yield* postgresCursorBatches(engine.url, filter, scope, batchSize, onBatch)
+  else yield* keysetBatches(filter, scope, batchSize, onBatch)
 }
 
 /**
@@ -142,7 +146,6 @@ export function auditCsvStream(
             controller.close()
             return
           }
-          options.onBatch?.(next.value.length)
           controller.enqueue(encoder.encode(csvRecords(next.value, !headerSent)))
           headerSent = true
         } catch (error) {

@@ -234,7 +234,7 @@ describe("streaming", () => {
     const { header, rows } = csvObjects(text)
     expect(header).toEqual(HEADER)
     expect(rows).toHaveLength(100)
-    expect(batches).toEqual([100]) // 11 more batches still in the database
+    expect(batches).toEqual([100]) // one read from the database; 11 batches still there
     if (engine.kind === "postgres") {
       // The server-side cursor is open, its transaction waiting for the next FETCH.
       expect(await exportBackends()).toEqual([{ state: "idle in transaction", query: "FETCH 100 FROM audit_export" }])
@@ -246,7 +246,8 @@ describe("streaming", () => {
       total += csvObjects(`${HEADER.join(",")}\n${new TextDecoder().decode(next.value)}`).rows.length
     }
     expect(total).toBe(1200)
-    expect(batches).toEqual(Array(12).fill(100))
+    // Twelve full batches, then (on PostgreSQL) one more FETCH finds the cursor's end.
+    expect(batches.filter((rows) => rows > 0)).toEqual(Array(12).fill(100))
   })
 
   it("lets go of the database when the download is cancelled", async () => {
