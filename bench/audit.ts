@@ -194,11 +194,12 @@ async function run(db: typeof import("db").default) {
     const matches = counted[0]!.matches
     // The page 10,000 rows down (page 201), or halfway for a smaller result.
     const depth = Math.min(10_000, Math.floor(matches / 2 / PAGE_SIZE) * PAGE_SIZE)
-    const offsetQuery = Prisma.sql`${search.auditEventsSql(filter, scope, { limit: PAGE_SIZE })} OFFSET ${depth}`
+    const offsetQuery = search.auditEventsSql(filter, scope, { limit: PAGE_SIZE, offsetForComparison: depth })
     const [cursorRow] = await db.$queryRaw<Array<{ id: number }>>(
-      Prisma.sql`${search.auditEventsSql(filter, scope, { limit: 1 })} OFFSET ${depth}`,
+      search.auditEventsSql(filter, scope, { limit: 1, offsetForComparison: depth }),
     )
-    const before = cursorRow!.id + 1 // the deep page starts at this row
+    if (!cursorRow) throw new Error(`${label}: no row at ${depth} of ${matches} matches`)
+    const before = cursorRow.id + 1 // the deep page starts at this row
     const keysetPage = await search.searchAuditEvents(filter, scope, { before, pageSize: PAGE_SIZE })
     const offsetPage = await db.$queryRaw<Array<{ id: number }>>(offsetQuery)
     if (keysetPage.events.map((row) => row.id).join() !== offsetPage.map((row) => row.id).join()) {
@@ -227,7 +228,9 @@ async function run(db: typeof import("db").default) {
   const gc = (globalThis as { gc?: () => void }).gc
   gc?.()
   const baseline = process.memoryUsage().rss
+  const heapBaseline = process.memoryUsage().heapUsed
   let highWater = baseline
+  const quarters: number[] = []
   const sampler = setInterval(() => (highWater = Math.max(highWater, process.memoryUsage().rss)), 10)
   const exportStart = performance.now()
   const response = await GET(
@@ -248,6 +251,8 @@ async function run(db: typeof import("db").default) {
     bytes += value.byteLength
     for (const byte of value) if (byte === 10) lines++
     highWater = Math.max(highWater, process.memoryUsage().rss)
+    // The high-water mark at each quarter: flat after the first, if nothing accumulates.
+    while (quarters.length < 4 && lines - 1 >= ((quarters.length + 1) * size) / 4) quarters.push(highWater - baseline)
     bar.update(Math.max(0, lines - 1))
   }
   bar.stop()
@@ -259,6 +264,8 @@ async function run(db: typeof import("db").default) {
     console.warn(`Warning: ${rows} rows streamed, ${size + 1} expected`)
   }
   const growth = highWater - baseline
+  gc?.()
+  const retained = process.memoryUsage().heapUsed - heapBaseline
 
   const worst = results.reduce((a, b) => (b.keyset.p95 > a.keyset.p95 ? b : a))
   const slowest = results.reduce((a, b) => (b.keyset.median > a.keyset.median ? b : a))
@@ -275,6 +282,8 @@ async function run(db: typeof import("db").default) {
   console.log(`deep page OFFSET / keyset, median ratio (${deep}): ${(deepest.offset.median / deepest.keyset.median).toFixed(1)}x`)
   console.log(`chart query p95 (impersonations per day, 30 days): ${ms(chart.p95)}`)
   console.log(`CSV export memory growth (RSS high-water minus baseline): ${mb(growth)} (target < 100 MB)`)
+  console.log(`CSV export RSS high-water after 1/4, 2/4, 3/4, 4/4 of the rows: ${quarters.map(mb).join(", ")}`)
+  console.log(`CSV export heap retained after it ends (after GC): ${mb(retained)}`)
   console.log(`CSV export streamed: ${rows.toLocaleString("en")} rows, ${mb(bytes)} (${bytes.toLocaleString("en")} bytes) in ${exportSeconds.toFixed(1)} s`)
 }
 
