@@ -31,21 +31,15 @@ export const CSV_COLUMNS = [
   ["user_agent", (row) => row.userAgent],
 ] as const satisfies ReadonlyArray<readonly [string, (row: AuditRow) => string | number | null]>
 
-/**
- * A spreadsheet runs a cell that starts with = + - @ (or tab / carriage return) as a formula:
- * such cells get a leading apostrophe (OWASP "CSV injection"). Reasons and emails are user text.
- */
-export function neutralizeFormula(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
-}
-
 export function csvRecords(rows: AuditRow[], withHeader: boolean): string {
   return stringify(
     rows.map((row) => CSV_COLUMNS.map(([, cell]) => cell(row))),
     {
       header: withHeader,
       columns: CSV_COLUMNS.map(([name]) => name),
-      cast: { string: neutralizeFormula },
+      // A spreadsheet runs a text cell starting with = + - @ (tab, CR, or their full-width forms)
+      // as a formula: csv-stringify prefixes those with ' (OWASP "CSV injection"). Reasons are user text.
+      escape_formulas: true,
     },
   )
 }

@@ -38,6 +38,7 @@ const HOSTILE_REASONS = [
   "-2+3",
   "@SUM(1+1)*cmd|' /C calc'!A0",
   "\t=1+1",
+  "\uFF1DHYPERLINK(1)", // a full-width equals sign, which spreadsheets also read as a formula
   'A reason with "quotes", commas\nand a line break',
 ]
 
@@ -154,6 +155,7 @@ describe("Download CSV", () => {
       "'-2+3",
       "'@SUM(1+1)*cmd|' /C calc'!A0",
       "'\t=1+1",
+      "'\uFF1DHYPERLINK(1)",
       'A reason with "quotes", commas\nand a line break',
     ])
     for (const row of rows) expect(Object.values(row).every((cell) => !/^[=+\-@]/.test(cell))).toBe(true)
