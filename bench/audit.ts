@@ -79,8 +79,9 @@ async function main() {
   } finally {
     await db.$disconnect()
     if (engine.kind === "pglite") await closeEmbedded(engine.dataDir)
+    // BENCH_KEEP=1 keeps the scratch PostgreSQL database for EXPLAIN (drop it by hand afterwards).
     if (!process.env.BENCH_KEEP) await dropDatabase?.()
-    else console.log(process.env.DATABASE_URL)
+    else if (dropDatabase) console.log(`Kept: ${process.env.DATABASE_URL}`)
     fs.rmSync(tmp, { recursive: true, force: true })
   }
 }
