@@ -122,6 +122,30 @@ test("the dialog refuses an empty reason and a non-http ticket link; Cancel and 
   await expect(banner(page)).toHaveCount(0)
 })
 
+test("a refusal from the server is shown in words inside the dialog", async ({ context, page }) => {
+  await logIn(page, "support@example.com")
+  await page.goto("/admin/users?q=customer-009%40example.net")
+  await rowFor(page, "customer-009@example.net").getByRole("button", { name: "Impersonate" }).click()
+  const dialog = page.getByRole("dialog")
+  await dialog.getByLabel("Reason").fill("Ticket 883")
+
+  // Meanwhile, another tab of the same browser starts an impersonation: never nested.
+  const otherTab = await context.newPage()
+  await otherTab.goto("/admin")
+  await otherTab.getByLabel("User ID or email").fill("user@example.com")
+  await otherTab.getByLabel("Reason").fill("Ticket 884")
+  await otherTab.getByRole("button", { name: "Switch to User" }).click()
+  await expect(banner(otherTab)).toContainText("Uma User")
+
+  await dialog.getByRole("button", { name: "Confirm" }).click()
+  await expect(dialog.getByRole("alert")).toHaveText("Stop the current impersonation before starting another")
+  await expect(dialog).toBeVisible()
+  await otherTab.reload()
+  await expect(banner(otherTab)).toContainText("Uma User") // still the first impersonation
+  await banner(otherTab).getByRole("button", { name: "Stop impersonating" }).click()
+  await expect(otherTab).toHaveURL("/admin")
+})
+
 test("Confirm starts the impersonation and the yellow banner shows the ticket link", async ({ page }) => {
   await logIn(page, "support@example.com")
   await page.goto("/admin/users")
