@@ -49,12 +49,12 @@ describe("ticket link", () => {
   })
 
   it.each([
-    "javascript:alert(document.cookie)",
-    "data:text/html,<script>alert(1)</script>",
-    "ftp://files.example.com/ticket",
-    "not a url",
-    `https://example.com/${"a".repeat(2100)}`,
-  ])("refuses %s as invalid input and changes nothing", async (ticketUrl) => {
+    ["a javascript: link", "javascript:alert(document.cookie)"],
+    ["a data: link", "data:text/html,<script>alert(1)</script>"],
+    ["an ftp: link", "ftp://files.example.com/ticket"],
+    ["text that is no URL", "not a url"],
+    ["a link over 2,000 characters", `https://example.com/${"a".repeat(2100)}`],
+  ])("refuses %s as invalid input and changes nothing", async (_label, ticketUrl) => {
     const { browser } = await signedInSupport()
     const target = await createUser({ label: "ticket-bad" })
     const before = await rowCounts()
