@@ -62,3 +62,14 @@ export function switchFormToInput(values: z.input<typeof SwitchToUserForm>): Imp
   const rest = { reason: values.reason, ticketUrl: values.ticketUrl?.trim() || null }
   return /^\d+$/.test(user) ? { userId: Number(user), ...rest } : { email: user, ...rest }
 }
+
+/** End in the admin console names the impersonation by its id, nothing else. */
+export const EndImpersonationAsAdminInput = z
+  .object({
+    impersonationId: z
+      .number({ message: "Impersonation ID must be a number" })
+      .int("Impersonation ID must be a whole number")
+      .positive("Impersonation ID must be a positive number")
+      .max(2_147_483_647, "Impersonation ID is too large"),
+  })
+  .strict()

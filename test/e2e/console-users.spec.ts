@@ -32,7 +32,7 @@ function contrast(a: string, b: string): number {
 test("search finds a user by part of the email in any case, and pages with Next and Previous", async ({ page }) => {
   await logIn(page, "support@example.com")
   await page.goto("/admin")
-  await page.getByRole("link", { name: "User directory" }).click()
+  await page.getByRole("navigation", { name: "Admin console" }).getByRole("link", { name: "Users" }).click()
   await expect(page.getByRole("heading", { name: "Users" })).toBeVisible()
 
   await searchUsers(page, "CUSTOMER-042@EXAMPLE")

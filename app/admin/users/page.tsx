@@ -89,9 +89,6 @@ export default async function UsersPage({
   const ttlSeconds = serverConfig.impersonation.ttlSeconds
   return (
     <section className="wide">
-      <p>
-        <Link href="/admin">Admin console</Link>
-      </p>
       <h1>Users</h1>
       <p className="hint">
         {seesWholePlatform(admin)
