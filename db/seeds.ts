@@ -1,5 +1,6 @@
 import { SecurePassword } from "@blitzjs/auth/secure-password"
 import { DEMO_PASSWORD, DEMO_USERS } from "./demoAccounts"
+import { seedDemoDirectory } from "./demoDirectory"
 import db, { engine } from "./index"
 import { closeEmbedded, describeEngine } from "./engine"
 
@@ -37,6 +38,7 @@ export async function seed(): Promise<{ created: number }> {
       })
     }
   }
+  await seedDemoDirectory()
   return { created }
 }
 

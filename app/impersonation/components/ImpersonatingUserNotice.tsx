@@ -11,6 +11,19 @@ function formatRemaining(ms: number): string {
   return `${minutes}:${seconds.toString().padStart(2, "0")}`
 }
 
+const TICKET_TEXT_MAX = 60
+
+/** The ticket link; the server only stores http(s) URLs, and anything else stays plain text. */
+function TicketLink({ url }: { url: string }) {
+  const text = url.length > TICKET_TEXT_MAX ? `${url.slice(0, TICKET_TEXT_MAX - 1)}…` : url
+  if (!/^https?:\/\//i.test(url)) return <>{text}</>
+  return (
+    <a href={url} target="_blank" rel="noopener noreferrer">
+      {text}
+    </a>
+  )
+}
+
 /**
  * Shown on every page while impersonating; it cannot be dismissed. The server ends the
  * impersonation on its own at the time limit; this only counts down and then reloads.
@@ -40,6 +53,11 @@ export function ImpersonatingUserNotice({ user }: { user: CurrentUser | null }) 
         <strong>You are impersonating</strong> {user.name} ({user.email}).{" "}
         <span>Signed in by {user.impersonator.name}.</span>{" "}
         <span>Reason: {user.reason}.</span>{" "}
+        {user.ticketUrl && (
+          <span>
+            Ticket: <TicketLink url={user.ticketUrl} />{" "}
+          </span>
+        )}
         <span>
           Time left:{" "}
           <time suppressHydrationWarning data-testid="impersonation-countdown">
