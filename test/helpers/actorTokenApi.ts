@@ -58,10 +58,13 @@ function routeFor(method: string, path: string): Route {
   const { pathname } = new URL(path, API_ORIGIN)
   if (pathname === "/api/actor-tokens") {
     const handler = method === "GET" ? collectionRoute.GET : collectionRoute.POST
-    return { template: "/api/actor-tokens", handler: (request) => handler(request) }
+    return { template: "/api/actor-tokens", handler: (request) => handler(request, { params: Promise.resolve({}) }) }
   }
   if (pathname === "/api/actor-tokens/redeem") {
-    return { template: "/api/actor-tokens/redeem", handler: (request) => redeemRoute.POST(request) }
+    return {
+      template: "/api/actor-tokens/redeem",
+      handler: (request) => redeemRoute.POST(request, { params: Promise.resolve({}) }),
+    }
   }
   const revoke = /^\/api\/actor-tokens\/([^/]+)\/revoke$/.exec(pathname)
   if (revoke) {

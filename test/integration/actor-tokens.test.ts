@@ -1,8 +1,9 @@
 import crypto from "node:crypto"
 import { Validator } from "@seriousme/openapi-schema-validator"
-import { afterEach, beforeAll, describe, expect, it } from "vitest"
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest"
 import db from "db"
 import { PEER_ADDRESS_HEADER, peerAddressHeaderValue } from "app/core/clientAddress"
+import { log } from "app/core/log"
 import { serverConfig } from "app/core/serverConfig"
 import type { StopResult } from "app/impersonation/mutations/stopImpersonating"
 import type { CurrentUser } from "app/users/queries/getCurrentUser"
@@ -656,6 +657,33 @@ describe("the RPC mutations behind the console dialog and the ticket page", () =
       expect(await rowCounts()).toEqual(before)
     } finally {
       http.appOrigin = saved
+    }
+  })
+})
+
+describe("the token stays out of the logs", () => {
+  it("logs refusals at info with their code, never the token", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const target = await createUser({ label: "target" })
+    const admin = await signIn(support)
+    const written: string[] = []
+    log.level = "debug"
+    const capture = (chunk: unknown) => (written.push(String(chunk)), true)
+    vi.spyOn(process.stdout, "write").mockImplementation(capture)
+    vi.spyOn(process.stderr, "write").mockImplementation(capture)
+    try {
+      const created = await createToken(admin, target)
+      expect((await redeem(new TestBrowser(), created.token)).status).toBe(200)
+      expect((await redeem(new TestBrowser(), created.token)).status).toBe(410)
+      const byRpc = await new TestBrowser().rpc("redeemActorToken", { token: created.token })
+      expect(byRpc.error?.code).toBe("USED")
+      const text = written.join("")
+      expect(text).toMatch(/"code":"USED"/)
+      expect(text).not.toContain(created.token)
+      expect(text).not.toContain(crypto.createHash("sha256").update(created.token).digest("hex"))
+    } finally {
+      vi.restoreAllMocks()
+      log.level = process.env.LOG_LEVEL ?? "info"
     }
   })
 })

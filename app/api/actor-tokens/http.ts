@@ -65,7 +65,7 @@ type RouteOptions = {
  * unreadable session cookie: 401), then the handler; its refusals become JSON errors.
  */
 export function apiRoute<P = Record<string, never>>(options: RouteOptions, handler: Handler<P>) {
-  return (request: Request, segment?: { params: Promise<P> }) =>
+  return (request: Request, segment: { params: Promise<P> }) =>
     runWithRequestMeta(requestMetaFromHeaders(request.headers), async () => {
       if (declaresTooLargeBody(request, MAX_API_BODY_BYTES)) {
         return apiError(413, "PayloadTooLargeError", "The request body is too large")
@@ -87,7 +87,7 @@ export function apiRoute<P = Record<string, never>>(options: RouteOptions, handl
         if (problem.clearSessionCookie) response.headers.append("set-cookie", CLEAR_SESSION_COOKIE)
         return response
       }
-      const params = ((await segment?.params) ?? {}) as P
+      const params = await segment.params
       let response: Response
       try {
         response = await handler({ request, session, body, params })
