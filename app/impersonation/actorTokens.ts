@@ -3,6 +3,7 @@ import type { SessionContext } from "@blitzjs/auth"
 import { AuthenticationError } from "blitz"
 import db, { Prisma, type ActorToken, type Impersonation } from "db"
 import { recordAuditEvent } from "app/audit/log"
+import { firstRefusalOfLock, loginLockRemainingMs, recordLoginFailure, type ThrottleKey } from "app/auth/loginThrottle"
 import { ImpersonationRefusedError } from "app/core/errors"
 import { currentRequestMeta } from "app/core/requestContext"
 import { serverConfig } from "app/core/serverConfig"
@@ -293,6 +294,26 @@ export function redeemingBrowser(holder: SessionHolder | null): RedeemingBrowser
     : { signedIn: false }
 }
 
+/** An address that presented too many unknown tickets is refused for a while (429). */
+export class TicketsThrottledError extends ImpersonationRefusedError {
+  statusCode = 429
+  constructor(remainingMs: number) {
+    const minutes = Math.max(1, Math.ceil(remainingMs / 60_000))
+    super("THROTTLED", `Too many unknown links from this address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`)
+  }
+}
+
+/**
+ * Unknown tickets count against the client's address like failed sign-ins (the same limits and
+ * table): a token cannot be guessed, but a flood of guesses would otherwise fill the audit log.
+ */
+function unknownTicketKeys(): ThrottleKey[] {
+  const { ip } = currentRequestMeta()
+  if (!ip) return []
+  const { ipMaxFailures, windowMs, maxLockMs } = serverConfig.loginThrottle
+  return [{ key: `ticket-ip:${ip}`, limits: { maxFailures: ipMaxFailures, windowMs, maxLockMs } }]
+}
+
 /**
  * Starts the impersonation a ticket stands for, in the browser behind `session`: the token is
  * claimed (PENDING -> USED, where not expired) inside the start's transaction, so of concurrent
@@ -300,8 +321,26 @@ export function redeemingBrowser(holder: SessionHolder | null): RedeemingBrowser
  * policy or quota at this moment) is audited ACTOR_TOKEN_REFUSED and changes nothing else.
  */
 export async function redeemActorTokenIn(session: SessionContext, ticket: string, now = new Date()): Promise<Redeemed> {
+  const throttleKeys = unknownTicketKeys()
+  const lockedMs = throttleKeys.length ? await loginLockRemainingMs(throttleKeys, now) : 0
+  if (lockedMs > 0) {
+    // Only the first refusal of each lock is audited: a locked flood cannot fill the log.
+    if (await firstRefusalOfLock(throttleKeys, now)) {
+      await recordRefusedStart({
+        action: "ACTOR_TOKEN_REFUSED",
+        code: "THROTTLED",
+        actorId: null,
+        subjectId: null,
+        reason: "",
+        requested: { actorTokenId: null },
+        details: { stage: "REDEEM" },
+      })
+    }
+    throw new TicketsThrottledError(lockedMs)
+  }
   const [token, holder] = await Promise.all([findActorTokenByTicket(ticket), sessionHolder(session)])
   const refuse = async (code: string, message: string): Promise<never> => {
+    if (!token && throttleKeys.length) await db.$transaction((tx) => recordLoginFailure(tx, throttleKeys, now))
     await recordRefusedStart({
       action: "ACTOR_TOKEN_REFUSED",
       code,

@@ -687,3 +687,33 @@ describe("the token stays out of the logs", () => {
     }
   })
 })
+
+describe("a flood of unknown tickets", () => {
+  it("is refused per client address after the sign-in throttle's limit, audited once per lock", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const target = await createUser({ label: "target" })
+    const created = await createToken(await signIn(support), target)
+    const throttle = serverConfig.loginThrottle
+    const saved = { ...throttle }
+    const ip = `10.${crypto.randomInt(256)}.${crypto.randomInt(256)}.${crypto.randomInt(1, 255)}`
+    const from = { headers: { [PEER_ADDRESS_HEADER]: peerAddressHeaderValue(ip) } }
+    const guess = () => crypto.randomBytes(32).toString("base64url")
+    try {
+      throttle.ipMaxFailures = 3
+      for (let i = 0; i < 3; i++) {
+        expectRefused(await callApi(new TestBrowser(), "POST", "/api/actor-tokens/redeem", { json: { token: guess() }, ...from }), 404, "UNKNOWN")
+      }
+      const auditBefore = await db.auditEvent.count()
+      // Locked: even a real ticket is refused from this address, and only the first refusal is audited.
+      const locked = await callApi(new TestBrowser(), "POST", "/api/actor-tokens/redeem", { json: { token: created.token }, ...from })
+      expectRefused(locked, 429, "THROTTLED", /Too many unknown links from this address/)
+      expectRefused(await callApi(new TestBrowser(), "POST", "/api/actor-tokens/redeem", { json: { token: guess() }, ...from }), 429, "THROTTLED")
+      expect(await db.auditEvent.count()).toBe(auditBefore + 1)
+      expect(await tokenRow(created.id)).toMatchObject({ status: "PENDING" })
+      // Another address is not held by this one's lock.
+      expect((await redeem(new TestBrowser(), created.token)).status).toBe(200)
+    } finally {
+      Object.assign(throttle, saved)
+    }
+  })
+})
