@@ -28,6 +28,13 @@ import {
   decideActorTokenRedemption,
   mayRevokeActorToken,
 } from "./policy"
+import {
+  type EndRefusalCode,
+  END_REFUSAL_MESSAGES,
+  decideEndImpersonation,
+  describeQuota,
+  mayViewImpersonation,
+} from "./policy"
 
 // ---------------------------------------------------------------------------------------------
 // Factories
@@ -962,6 +969,87 @@ describe("console scope", () => {
     expect(seesWholePlatform(support())).toBe(true)
     expect(seesWholePlatform(superadmin())).toBe(true)
     expect(seesWholePlatform(user())).toBe(false)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Active impersonations in the console: who sees which, who may press End (issue 6, item 4)
+// ---------------------------------------------------------------------------------------------
+
+describe("mayViewImpersonation", () => {
+  it("shows platform staff every impersonation and org admins their own and their organizations'", () => {
+    const sa = superadmin()
+    const sup = support()
+    const admin = orgUser(ORG_1, "ADMIN")
+    const elsewhere = { actorId: 9_001, organizationId: ORG_2 }
+    const inOrg1 = { actorId: 9_002, organizationId: ORG_1 }
+    const platform = { actorId: 9_003, organizationId: null }
+    for (const row of [elsewhere, inOrg1, platform]) {
+      expect(mayViewImpersonation(sa, row)).toBe(true)
+      expect(mayViewImpersonation(sup, row)).toBe(true)
+    }
+    expect(mayViewImpersonation(admin, inOrg1)).toBe(true)
+    expect(mayViewImpersonation(admin, { actorId: admin.id, organizationId: null })).toBe(true)
+    expect(mayViewImpersonation(admin, elsewhere)).toBe(false)
+    expect(mayViewImpersonation(admin, platform)).toBe(false)
+    // A member of the organization does not administer it.
+    expect(mayViewImpersonation(orgUser(ORG_1, "MEMBER"), inOrg1)).toBe(false)
+    expect(mayViewImpersonation(support({ status: "DISABLED" }), platform)).toBe(false)
+  })
+})
+
+describe("decideEndImpersonation", () => {
+  const now = new Date("2026-12-02T12:00:00Z")
+  const live = (actorId: number, organizationId: number | null = null) => ({
+    actorId,
+    organizationId,
+    endedAt: null,
+    expiresAt: new Date(now.getTime() + 60_000),
+  })
+  const decide = (
+    viewer: PolicyUser | null,
+    impersonation: Parameters<typeof decideEndImpersonation>[0]["impersonation"],
+    viewerIsImpersonating = false,
+  ) => decideEndImpersonation({ viewer, impersonation, viewerIsImpersonating, now })
+  const refused = (code: EndRefusalCode) => ({ allowed: false, code, message: END_REFUSAL_MESSAGES[code] })
+
+  it("lets a superadmin end any live impersonation and others only their own", () => {
+    const sa = superadmin()
+    const sup = support()
+    const admin = orgUser(ORG_1, "OWNER")
+    expect(decide(sa, live(sup.id))).toEqual({ allowed: true })
+    expect(decide(sup, live(sup.id))).toEqual({ allowed: true })
+    expect(decide(sup, live(sa.id))).toEqual(refused("NOT_YOURS"))
+    expect(decide(admin, live(admin.id, ORG_1))).toEqual({ allowed: true })
+    expect(decide(admin, live(9_004, ORG_1))).toEqual(refused("NOT_YOURS"))
+  })
+
+  it("answers unknown and out-of-scope ids alike, and ended or expired ones as already ended", () => {
+    const admin = orgUser(ORG_1, "ADMIN")
+    expect(decide(admin, null)).toEqual(refused("NOT_FOUND"))
+    expect(decide(admin, live(9_005, ORG_2))).toEqual(refused("NOT_FOUND"))
+    expect(decide(admin, live(9_006, null))).toEqual(refused("NOT_FOUND"))
+    const ended = { ...live(admin.id, ORG_1), endedAt: new Date(now.getTime() - 1000) }
+    expect(decide(admin, ended)).toEqual(refused("ALREADY_ENDED"))
+    const expired = { ...live(admin.id, ORG_1), expiresAt: now }
+    expect(decide(admin, expired)).toEqual(refused("ALREADY_ENDED"))
+  })
+
+  it("refuses an impersonating session and anyone without the right, whatever the row", () => {
+    const sa = superadmin()
+    expect(decide(sa, live(sa.id), true)).toEqual(refused("IMPERSONATING"))
+    expect(decide(sa, null, true)).toEqual(refused("IMPERSONATING"))
+    expect(decide(null, live(1))).toEqual(refused("NO_PERMISSION"))
+    const demoted = user()
+    expect(decide(demoted, live(demoted.id))).toEqual(refused("NO_PERMISSION"))
+    expect(decide(superadmin({ status: "DISABLED" }), live(1))).toEqual(refused("NO_PERMISSION"))
+  })
+})
+
+describe("describeQuota", () => {
+  it("names the limit and the use, or says there is none", () => {
+    expect(describeQuota({ limit: 10, usedThisMonth: 3 })).toBe("Used this month: 3 of 10")
+    expect(describeQuota({ limit: null, usedThisMonth: 4 })).toBe("No monthly limit (4 started this month)")
   })
 })
 

@@ -279,6 +279,60 @@ export function mayEndImpersonation(viewer: PolicyUser, impersonation: { actorId
   return viewer.role === "SUPERADMIN" || impersonation.actorId === viewer.id
 }
 
+/**
+ * Which impersonations a console viewer sees under Active impersonations: platform staff all,
+ * everyone else their own and those granted by an organization they administer.
+ */
+export function mayViewImpersonation(
+  viewer: PolicyUser,
+  impersonation: { actorId: number; organizationId: number | null },
+): boolean {
+  if (!isActiveImpersonator(viewer)) return false
+  if (seesWholePlatform(viewer) || impersonation.actorId === viewer.id) return true
+  const { organizationId } = impersonation
+  return organizationId !== null && administeredOrganizationIds(viewer).includes(organizationId)
+}
+
+export const END_REFUSAL_MESSAGES = {
+  IMPERSONATING: "Stop impersonating before you end impersonations in the admin console",
+  NO_PERMISSION: "You do not have permission to end impersonations",
+  NOT_FOUND: "There is no impersonation with that ID",
+  ALREADY_ENDED: "This impersonation has already ended",
+  NOT_YOURS: "Only a superadmin can end an impersonation started by another admin",
+} as const
+
+export type EndRefusalCode = keyof typeof END_REFUSAL_MESSAGES
+
+export type EndDecision = { allowed: true } | { allowed: false; code: EndRefusalCode; message: string }
+
+/**
+ * End in the console (issue 6): may `viewer` end this impersonation now? Rows the viewer cannot
+ * see are answered as unknown, so ids outside their organizations reveal nothing.
+ */
+export function decideEndImpersonation(input: {
+  viewer: PolicyUser | null
+  /** True when the viewer's own session is an impersonation: the console is closed to it. */
+  viewerIsImpersonating: boolean
+  impersonation: { actorId: number; organizationId: number | null; endedAt: Date | null; expiresAt: Date } | null
+  now: Date
+}): EndDecision {
+  const { viewer, impersonation, now } = input
+  const refuse = (code: EndRefusalCode): EndDecision => ({ allowed: false, code, message: END_REFUSAL_MESSAGES[code] })
+  if (input.viewerIsImpersonating) return refuse("IMPERSONATING")
+  if (!isActiveImpersonator(viewer)) return refuse("NO_PERMISSION")
+  if (!impersonation || !mayViewImpersonation(viewer, impersonation)) return refuse("NOT_FOUND")
+  // Past its time limit it is over, whether or not a request has recorded the expiry yet.
+  if (impersonation.endedAt || impersonation.expiresAt.getTime() <= now.getTime()) return refuse("ALREADY_ENDED")
+  if (!mayEndImpersonation(viewer, impersonation)) return refuse("NOT_YOURS")
+  return { allowed: true }
+}
+
+/** The admin's monthly quota in words, for the console ("Used this month: 3 of 10"). */
+export function describeQuota({ limit, usedThisMonth }: { limit: number | null; usedThisMonth: number }): string {
+  if (limit === null) return `No monthly limit (${usedThisMonth} started this month)`
+  return `Used this month: ${usedThisMonth} of ${limit}`
+}
+
 // ---------------------------------------------------------------------------------------------
 // Actor tokens (DESIGN.md "Actor tokens"): redeeming a ticket, in whichever browser opens it
 // ---------------------------------------------------------------------------------------------

@@ -63,6 +63,17 @@ export function switchFormToInput(values: z.input<typeof SwitchToUserForm>): Imp
   return /^\d+$/.test(user) ? { userId: Number(user), ...rest } : { email: user, ...rest }
 }
 
+/** End in the admin console names the impersonation by its id, nothing else. */
+export const EndImpersonationAsAdminInput = z
+  .object({
+    impersonationId: z
+      .number({ message: "Impersonation ID must be a number" })
+      .int("Impersonation ID must be a whole number")
+      .positive("Impersonation ID must be a positive number")
+      .max(2_147_483_647, "Impersonation ID is too large"),
+  })
+  .strict()
+
 /** An actor token as handed out: 32 random bytes, base64url without padding. */
 export const ACTOR_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/
 
