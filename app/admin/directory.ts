@@ -82,6 +82,8 @@ type UserRow = {
   role: PlatformRole
   status: "ACTIVE" | "DISABLED"
   impersonationConsent: "ALLOWED" | "NEVER"
+  /** JSON text: [{organizationId, role, name}] ordered by organization id. */
+  memberships: string
 }
 
 type ParsedQuery = z.output<typeof DirectoryQuery>
@@ -108,13 +110,23 @@ export function directoryPageSql(viewer: PolicyUser, query: ParsedQuery): Prisma
   if (query.before !== undefined) conditions.push(Prisma.sql`u."id" < ${query.before}`)
   const where = conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty
   const direction = query.before !== undefined ? Prisma.sql`DESC` : Prisma.sql`ASC`
+  // Memberships ride along as JSON text (the same on both drivers), computed for the page's
+  // rows only: one round trip per page.
   return Prisma.sql`
-    SELECT u."id", u."name", u."email", u."role"::text AS "role", u."status"::text AS "status",
-      u."impersonationConsent"::text AS "impersonationConsent"
-    FROM "User" u
-    ${where}
-    ORDER BY u."id" ${direction}
-    LIMIT ${query.pageSize + 1}`
+    SELECT page.*, COALESCE((
+        SELECT json_agg(json_build_object('organizationId', m."organizationId", 'role', m."role",
+          'name', o."name") ORDER BY m."organizationId")::text
+        FROM "Membership" m JOIN "Organization" o ON o."id" = m."organizationId"
+        WHERE m."userId" = page."id"), '[]') AS "memberships"
+    FROM (
+      SELECT u."id", u."name", u."email", u."role"::text AS "role", u."status"::text AS "status",
+        u."impersonationConsent"::text AS "impersonationConsent"
+      FROM "User" u
+      ${where}
+      ORDER BY u."id" ${direction}
+      LIMIT ${query.pageSize + 1}
+    ) AS page
+    ORDER BY page."id" ${direction}`
 }
 
 /** The page of users (ids ascending) the viewer may see; invalid queries throw a ZodError. */
@@ -132,15 +144,8 @@ export async function searchDirectory(
   const users = fetched.slice(0, query.pageSize)
   if (backwards) users.reverse()
 
-  const memberships = users.length
-    ? await db.membership.findMany({
-        where: { userId: { in: users.map((user) => user.id) } },
-        select: { userId: true, organizationId: true, role: true, organization: { select: { name: true } } },
-        orderBy: { organizationId: "asc" },
-      })
-    : []
   const rows = users.map((user): DirectoryRow => {
-    const own = memberships.filter((m) => m.userId === user.id)
+    const own = JSON.parse(user.memberships) as Array<{ organizationId: number; role: OrgRole; name: string }>
     const target: PolicyUser = {
       id: user.id,
       role: user.role,
@@ -157,7 +162,7 @@ export async function searchDirectory(
       status: user.status,
       organizations: own
         .filter((m) => scope.all || scope.organizationIds.includes(m.organizationId))
-        .map((m) => ({ id: m.organizationId, name: m.organization.name, role: m.role })),
+        .map((m) => ({ id: m.organizationId, name: m.name, role: m.role })),
       eligibility: decision.allowed
         ? { allowed: true }
         : { allowed: false, code: decision.code, message: decision.message },
