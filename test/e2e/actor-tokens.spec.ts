@@ -28,6 +28,10 @@ test("the dialog's \"Open in new tab\" starts the impersonation in the new page;
   await page.goto("/admin/users?q=user@example.com")
   await page.getByRole("button", { name: "Impersonate Uma User" }).click()
   const dialog = page.getByRole("dialog")
+  // The same fields as Confirm: no reason, no link.
+  await dialog.getByRole("button", { name: "Open in new tab" }).click()
+  await expect(dialog.getByText("Give a reason for the impersonation")).toBeVisible()
+  expect(context.pages()).toHaveLength(1)
   await dialog.getByLabel("Reason").fill("Ticket 88: the export button fails")
   await dialog.getByLabel("Ticket link").fill("https://tickets.example/88")
 
