@@ -332,3 +332,80 @@ export function describeQuota({ limit, usedThisMonth }: { limit: number | null; 
   if (limit === null) return `No monthly limit (${usedThisMonth} started this month)`
   return `Used this month: ${usedThisMonth} of ${limit}`
 }
+
+// ---------------------------------------------------------------------------------------------
+// Actor tokens (DESIGN.md "Actor tokens"): redeeming a ticket, in whichever browser opens it
+// ---------------------------------------------------------------------------------------------
+
+export const ACTOR_TOKEN_REFUSAL_MESSAGES = {
+  UNKNOWN: "This link is not valid. Ask the admin who sent it for a new one.",
+  EXPIRED: "This link has expired. Ask the admin who sent it for a new one.",
+  USED: "This link has already been used. Each link starts one impersonation only.",
+  REVOKED: "This link has been revoked by an admin.",
+  FOREIGN_ADMIN: "This link was created by another admin",
+  FEATURE_DISABLED: REFUSAL_MESSAGES.FEATURE_DISABLED,
+  ALREADY_IMPERSONATING: REFUSAL_MESSAGES.ALREADY_IMPERSONATING,
+} as const
+
+export type ActorTokenRefusalCode = keyof typeof ACTOR_TOKEN_REFUSAL_MESSAGES
+
+/** A stored actor token as the redemption sees it; null when no token has the presented hash. */
+export type ActorTokenState = {
+  actorId: number
+  status: "PENDING" | "USED" | "REVOKED"
+  expiresAt: Date
+} | null
+
+/** Who holds the browser that presents the ticket (from the server's session row). */
+export type RedeemingBrowser =
+  | { signedIn: false }
+  | { signedIn: true; userId: number; impersonating: boolean }
+
+export type RedemptionDecision =
+  /** `handBackToActor`: the browser held the admin's own session (consumed by the start). */
+  | { allowed: true; handBackToActor: boolean }
+  | { allowed: false; code: ActorTokenRefusalCode; message: string }
+
+/**
+ * May this browser redeem this ticket now? The token's own state first (what the page shows
+ * anyone holding the link), then the off-switch, then the browser: a ticket works where no one
+ * is signed in (the ticket is the credential) or in its own admin's session, never over an
+ * impersonation (rule 2) and never in someone else's session, which keeps its session.
+ * The start itself is then asked of `decideImpersonationStart`, as any start is.
+ */
+export function decideActorTokenRedemption(input: {
+  token: ActorTokenState
+  browser: RedeemingBrowser
+  now: Date
+  enabled: boolean
+}): RedemptionDecision {
+  const refuseToken = (code: ActorTokenRefusalCode): RedemptionDecision => ({
+    allowed: false,
+    code,
+    message: ACTOR_TOKEN_REFUSAL_MESSAGES[code],
+  })
+  const { token, browser } = input
+  if (!token) return refuseToken("UNKNOWN")
+  if (token.status === "REVOKED") return refuseToken("REVOKED")
+  if (token.status === "USED") return refuseToken("USED")
+  if (input.now.getTime() >= token.expiresAt.getTime()) return refuseToken("EXPIRED")
+  if (!input.enabled) return refuseToken("FEATURE_DISABLED")
+  if (!browser.signedIn) return { allowed: true, handBackToActor: false }
+  if (browser.impersonating) return refuseToken("ALREADY_IMPERSONATING")
+  if (browser.userId !== token.actorId) return refuseToken("FOREIGN_ADMIN")
+  return { allowed: true, handBackToActor: true }
+}
+
+/** When an actor token stops being redeemable, counted from its creation. */
+export function actorTokenExpiresAt(createdAt: Date, ttlSeconds: number): Date {
+  return new Date(createdAt.getTime() + ttlSeconds * 1000)
+}
+
+/**
+ * Who may revoke an actor token: the admin who created it, and a SUPERADMIN any (as with End
+ * in the console), so a link sent to the wrong place can be killed by someone on duty.
+ */
+export function mayRevokeActorToken(viewer: PolicyUser, token: { actorId: number }): boolean {
+  if (token.actorId === viewer.id) return true
+  return viewer.role === "SUPERADMIN" && viewer.status === "ACTIVE"
+}

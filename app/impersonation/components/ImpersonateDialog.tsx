@@ -13,6 +13,7 @@ import {
 } from "react"
 import { errorMessageForPerson } from "app/core/components/Form"
 import impersonateUser from "../mutations/impersonateUser"
+import { OpenInNewTabButton } from "./OpenInNewTabButton"
 import { reason as reasonSchema, ticketUrl as ticketUrlSchema } from "../schemas"
 
 /** The person a console row offers to impersonate. */
@@ -217,7 +218,10 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
             Confirm
           </button>
           {/* EXTRA ACTIONS: buttons such as "Open in new tab" go here, via `extraActions`. */}
-          <DialogContext.Provider value={context}>{extraActions}</DialogContext.Provider>
+          <DialogContext.Provider value={context}>
+            <OpenInNewTabButton />
+            {extraActions}
+          </DialogContext.Provider>
           <button type="button" className="secondary" disabled={busy} onClick={close}>
             Cancel
           </button>
