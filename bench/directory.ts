@@ -85,7 +85,8 @@ async function main() {
   }
   // Imported only now: db/index.ts picks its engine from the environment set above.
   const { default: db, Prisma } = await import("db")
-  const { DirectoryQuery, directoryPageSql, searchDirectory } = await import("app/admin/directory")
+  const { DIRECTORY_COLUMNS, DirectoryQuery, directoryPageSql, searchDirectory, withMemberships } =
+    await import("app/admin/directory")
   try {
     console.log(`Seeding ${size.toLocaleString("en")} users into ${where}`)
     const chunk = embedded ? 10_000 : 50_000
@@ -153,18 +154,8 @@ async function main() {
     const keysetIds = (await searchDirectory({ viewer: admin, after })).rows.map((row) => row.id)
     // The app's page SQL with the keyset condition swapped for OFFSET (same columns, same
     // per-row memberships), which is what an OFFSET-paged directory would run.
-    const offsetSql = (skip: number) => Prisma.sql`
-      SELECT page.*, COALESCE((
-          SELECT json_agg(json_build_object('organizationId', m."organizationId", 'role', m."role",
-            'name', o."name") ORDER BY m."organizationId")::text
-          FROM "Membership" m JOIN "Organization" o ON o."id" = m."organizationId"
-          WHERE m."userId" = page."id"), '[]') AS "memberships"
-      FROM (
-        SELECT u."id", u."name", u."email", u."role"::text AS "role", u."status"::text AS "status",
-          u."impersonationConsent"::text AS "impersonationConsent"
-        FROM "User" u ORDER BY u."id" ASC LIMIT ${PAGE_SIZE + 1} OFFSET ${skip}
-      ) AS page
-      ORDER BY page."id" ASC`
+    const offsetSql = (skip: number) =>
+      withMemberships(Prisma.sql`${DIRECTORY_COLUMNS} ORDER BY u."id" ASC LIMIT ${PAGE_SIZE + 1} OFFSET ${skip}`)
     const offsetIds = (await db.$queryRaw<Array<{ id: number }>>(offsetSql(offset))).slice(0, PAGE_SIZE).map((r) => r.id)
     if (JSON.stringify(offsetIds) !== JSON.stringify(keysetIds)) throw new Error("keyset and OFFSET pages differ")
     const deepPageOffset = await time(slowRuns, 1, () => db.$queryRaw(offsetSql(offset)))

@@ -110,22 +110,30 @@ export function directoryPageSql(viewer: PolicyUser, query: ParsedQuery): Prisma
   if (query.before !== undefined) conditions.push(Prisma.sql`u."id" < ${query.before}`)
   const where = conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty
   const direction = query.before !== undefined ? Prisma.sql`DESC` : Prisma.sql`ASC`
-  // Memberships ride along as JSON text (the same on both drivers), computed for the page's
-  // rows only: one round trip per page.
+  return withMemberships(
+    Prisma.sql`${DIRECTORY_COLUMNS} ${where} ORDER BY u."id" ${direction} LIMIT ${query.pageSize + 1}`,
+    direction,
+  )
+}
+
+/** The columns of a directory row, from `"User" u` (the page's inner query starts with this). */
+export const DIRECTORY_COLUMNS = Prisma.sql`
+  SELECT u."id", u."name", u."email", u."role"::text AS "role", u."status"::text AS "status",
+    u."impersonationConsent"::text AS "impersonationConsent"
+  FROM "User" u`
+
+/**
+ * Adds each row's memberships, as JSON text (the same on both drivers), to a page of users:
+ * computed for the page's rows only, so a page is one round trip.
+ */
+export function withMemberships(page: Prisma.Sql, direction = Prisma.sql`ASC`): Prisma.Sql {
   return Prisma.sql`
     SELECT page.*, COALESCE((
         SELECT json_agg(json_build_object('organizationId', m."organizationId", 'role', m."role",
           'name', o."name") ORDER BY m."organizationId")::text
         FROM "Membership" m JOIN "Organization" o ON o."id" = m."organizationId"
         WHERE m."userId" = page."id"), '[]') AS "memberships"
-    FROM (
-      SELECT u."id", u."name", u."email", u."role"::text AS "role", u."status"::text AS "status",
-        u."impersonationConsent"::text AS "impersonationConsent"
-      FROM "User" u
-      ${where}
-      ORDER BY u."id" ${direction}
-      LIMIT ${query.pageSize + 1}
-    ) AS page
+    FROM (${page}) AS page
     ORDER BY page."id" ${direction}`
 }
 

@@ -1,10 +1,8 @@
 import type { Metadata } from "next"
 import Link from "next/link"
 import { serverConfig } from "app/core/serverConfig"
-import { findActorTokenByTicket } from "app/impersonation/actorTokens"
-import { toPolicyUser } from "app/impersonation/guard"
-import { decideActorTokenRedemption, decideImpersonationStart, type RedeemingBrowser } from "app/impersonation/policy"
-import { startsThisMonth } from "app/impersonation/start"
+import { decideTokenStart, findActorTokenByTicket } from "app/impersonation/actorTokens"
+import { decideActorTokenRedemption, type RedeemingBrowser } from "app/impersonation/policy"
 import { loadCurrentUser } from "app/users/currentUser"
 import { StartImpersonationButton } from "./StartImpersonationButton"
 
@@ -63,17 +61,7 @@ export default async function ImpersonatePage({ searchParams }: Search) {
     return <CannotUse message={decision.message} hint={hint} />
   }
   const found = token!
-  const start = decideImpersonationStart({
-    actor: toPolicyUser(found.actor),
-    target: toPolicyUser(found.subject),
-    alreadyImpersonating: false,
-    reason: found.reason,
-    enabled: serverConfig.impersonation.enabled,
-    quota: {
-      limit: serverConfig.impersonation.monthlyQuota,
-      usedThisMonth: await startsThisMonth(found.actorId, now),
-    },
-  })
+  const start = await decideTokenStart(found, now)
   if (!start.allowed) return <CannotUse message={start.message} />
   const minutes = Math.round(serverConfig.impersonation.ttlSeconds / 60)
   return (

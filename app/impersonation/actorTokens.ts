@@ -320,6 +320,27 @@ function unknownTicketKeys(): ThrottleKey[] {
  * redemptions one wins. Every refusal (the token's state, the browser, the off-switch, the
  * policy or quota at this moment) is audited ACTOR_TOKEN_REFUSED and changes nothing else.
  */
+/**
+ * The start policy asked again for a token's admin and user (the ticket page and redemption):
+ * the admin's right, the user's eligibility, the off-switch or the quota may have changed.
+ */
+export async function decideTokenStart(
+  token: NonNullable<Awaited<ReturnType<typeof findActorTokenByTicket>>>,
+  now: Date,
+) {
+  return decideImpersonationStart({
+    actor: toPolicyUser(token.actor),
+    target: toPolicyUser(token.subject),
+    alreadyImpersonating: false,
+    reason: token.reason,
+    enabled: serverConfig.impersonation.enabled,
+    quota: {
+      limit: serverConfig.impersonation.monthlyQuota,
+      usedThisMonth: await startsThisMonth(token.actorId, now),
+    },
+  })
+}
+
 export async function redeemActorTokenIn(session: SessionContext, ticket: string, now = new Date()): Promise<Redeemed> {
   const throttleKeys = unknownTicketKeys()
   const lockedMs = throttleKeys.length ? await loginLockRemainingMs(throttleKeys, now) : 0
@@ -360,18 +381,7 @@ export async function redeemActorTokenIn(session: SessionContext, ticket: string
   })
   if (!decision.allowed) return refuse(decision.code, decision.message)
   const found = token!
-  // The admin's right and the user's eligibility are asked again now: either may have changed.
-  const start = decideImpersonationStart({
-    actor: toPolicyUser(found.actor),
-    target: toPolicyUser(found.subject),
-    alreadyImpersonating: false,
-    reason: found.reason,
-    enabled: serverConfig.impersonation.enabled,
-    quota: {
-      limit: serverConfig.impersonation.monthlyQuota,
-      usedThisMonth: await startsThisMonth(found.actorId, now),
-    },
-  })
+  const start = await decideTokenStart(found, now)
   if (!start.allowed) return refuse(start.code, start.message)
   const grant = start.grant
   try {

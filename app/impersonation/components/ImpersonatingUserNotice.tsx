@@ -1,15 +1,10 @@
 "use client"
 import { invoke, useMutation } from "@blitzjs/rpc"
-import { useEffect, useState } from "react"
+import { useEffect } from "react"
+import { formatRemaining, useRemaining } from "app/core/components/countdown"
 import getCurrentUser, { type CurrentUser } from "app/users/queries/getCurrentUser"
 import stopImpersonating from "../mutations/stopImpersonating"
 
-function formatRemaining(ms: number): string {
-  const total = Math.max(0, Math.ceil(ms / 1000))
-  const minutes = Math.floor(total / 60)
-  const seconds = total % 60
-  return `${minutes}:${seconds.toString().padStart(2, "0")}`
-}
 
 const TICKET_TEXT_MAX = 60
 
@@ -30,15 +25,8 @@ function TicketLink({ url }: { url: string }) {
  */
 export function ImpersonatingUserNotice({ user }: { user: CurrentUser | null }) {
   const [stop, { isPending: stopping }] = useMutation(stopImpersonating, { throwOnError: false })
-  const [now, setNow] = useState(() => Date.now())
   const expiresAt = user?.impersonationExpiresAt ? new Date(user.impersonationExpiresAt).getTime() : null
-  const remaining = expiresAt === null ? 0 : expiresAt - now
-
-  useEffect(() => {
-    if (expiresAt === null) return
-    const timer = setInterval(() => setNow(Date.now()), 1000)
-    return () => clearInterval(timer)
-  }, [expiresAt])
+  const remaining = useRemaining(expiresAt)
 
   useEffect(() => {
     if (expiresAt === null || remaining > 0) return
