@@ -426,6 +426,19 @@ describe("tokens that cannot be redeemed change nothing", () => {
     await expectOnlyAuditedRefusal(before)
     expect(await tokenRow(created.id)).toMatchObject({ status: "PENDING" })
   })
+
+  it("the admin's sign-out everywhere revokes their unused tokens: a link opened later is refused", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const target = await createUser({ label: "target" })
+    const admin = await signIn(support)
+    const created = await createToken(admin, target)
+    const other = await createToken(await signIn(await createUser({ label: "other", role: "SUPPORT" })), target)
+    expect((await admin.rpc("logoutEverywhere", {})).error).toBeNull()
+    expect(await tokenRow(created.id)).toMatchObject({ status: "REVOKED", revokedById: support.id })
+    expectRefused(await redeem(new TestBrowser(), created.token), 410, "REVOKED")
+    // Another admin's token is not theirs to revoke.
+    expect(await tokenRow(other.id)).toMatchObject({ status: "PENDING" })
+  })
 })
 
 describe("the off-switch and the quota", () => {
