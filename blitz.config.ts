@@ -16,6 +16,17 @@ const booleanFromEnv = z
 const wholeNumber = (min: number, fallback: number) =>
   z.coerce.number({ message: "must be a whole number" }).int("must be a whole number").min(min, `must be at least ${min}`).default(fallback)
 
+/** `https://host[:port]` and nothing more: where actor-token links point. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value)
+    const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password
+    return (url.protocol === "http:" || url.protocol === "https:") && bare && !/[?#]/.test(value)
+  } catch {
+    return false
+  }
+}
+
 const ServerEnv = z.object({
   IMPERSONATION_TTL_SECONDS: z.coerce
     .number({ message: "must be a whole number of seconds" })
@@ -46,6 +57,12 @@ const ServerEnv = z.object({
   AUDIT_CHECKPOINT_FILE: z.string().trim().optional(),
   AUDIT_CHECKPOINT_EVERY: wholeNumber(1, 100),
   AUDIT_CHECKPOINT_SECONDS: wholeNumber(1, 60),
+  APP_ORIGIN: z
+    .string()
+    .trim()
+    .refine(isOrigin, "must be an origin such as https://support.example.com (http or https, no path)")
+    .transform((value) => new URL(value).origin)
+    .optional(),
   TRUST_PROXY: z.coerce
     .number({ message: "must be the number of trusted proxy hops (0 when none)" })
     .int("must be a whole number of proxy hops")
@@ -93,6 +110,8 @@ export type ServerConfig = {
   http: {
     /** How many reverse proxies in front of the server append to X-Forwarded-For (0: none). */
     trustProxy: number
+    /** The public origin of the app (APP_ORIGIN), for links such as actor tokens; null: the request's. */
+    appOrigin: string | null
   }
   logLevel: z.infer<typeof ServerEnv>["LOG_LEVEL"]
 }
@@ -137,7 +156,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       checkpointEvery: parsed.data.AUDIT_CHECKPOINT_EVERY,
       checkpointSeconds: parsed.data.AUDIT_CHECKPOINT_SECONDS,
     },
-    http: { trustProxy: parsed.data.TRUST_PROXY },
+    http: { trustProxy: parsed.data.TRUST_PROXY, appOrigin: parsed.data.APP_ORIGIN ?? null },
     logLevel: parsed.data.LOG_LEVEL,
   }
 }

@@ -287,7 +287,8 @@ export async function seedDemoAuditHistory(now = new Date()): Promise<DemoHistor
         }
         const device = ADMIN_DEVICES[event.actorEmail] ?? { ip: null, userAgent: null }
         const entry = { ...event.entry, impersonationId: planned ? ids.get(planned)! : null }
-        await runWithRequestMeta({ ...device, requestId: null, cookieHeader: null, responseCookies: [] }, () =>
+        const meta = { ...device, requestId: null, cookieHeader: null, responseCookies: [], origin: null }
+        await runWithRequestMeta(meta, () =>
           recordAuditEvent(tx, entry, event.at),
         )
       }

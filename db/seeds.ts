@@ -1,5 +1,6 @@
 import { SecurePassword } from "@blitzjs/auth/secure-password"
 import { DEMO_PASSWORD, DEMO_USERS } from "./demoAccounts"
+import { seedDemoDirectory } from "./demoDirectory"
 import { seedDemoAuditHistory } from "./demoAuditHistory"
 import db, { engine } from "./index"
 import { closeEmbedded, describeEngine } from "./engine"
@@ -38,6 +39,7 @@ export async function seed(): Promise<{ created: number }> {
       })
     }
   }
+  await seedDemoDirectory()
   await seedDemoAuditHistory() // last: it needs the accounts and organizations above
   return { created }
 }

@@ -13,9 +13,26 @@ export type RequestMeta = {
   requestId: string | null
   cookieHeader: string | null
   responseCookies: string[]
+  /** The app's public origin as this request reached it, for links the app hands out. */
+  origin: string | null
 }
 
 const storage = new AsyncLocalStorage<RequestMeta>()
+
+const HOST = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i
+
+/**
+ * APP_ORIGIN when set; otherwise the Host the request was sent to, over https only where a
+ * trusted proxy says so (server.ts itself speaks plain http). A malformed Host gives null.
+ */
+export function requestOrigin(headers: Headers): string | null {
+  if (serverConfig.http.appOrigin) return serverConfig.http.appOrigin
+  const host = headers.get("host")
+  if (!host || !HOST.test(host)) return null
+  const forwardedProto = headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase()
+  const https = serverConfig.http.trustProxy > 0 && forwardedProto === "https"
+  return `${https ? "https" : "http"}://${host.toLowerCase()}`
+}
 
 export function requestMetaFromHeaders(headers: Headers): RequestMeta {
   const requestId = headers.get(REQUEST_ID_HEADER)
@@ -26,6 +43,7 @@ export function requestMetaFromHeaders(headers: Headers): RequestMeta {
     requestId: requestId && /^[\w-]{1,64}$/.test(requestId) ? requestId : randomUUID(),
     cookieHeader: headers.get("cookie"),
     responseCookies: [],
+    origin: requestOrigin(headers),
   }
 }
 
@@ -34,7 +52,7 @@ export function runWithRequestMeta<T>(meta: RequestMeta, fn: () => T): T {
 }
 
 export function currentRequestMeta(): RequestMeta {
-  return storage.getStore() ?? { ip: null, userAgent: null, requestId: null, cookieHeader: null, responseCookies: [] }
+  return storage.getStore() ?? { ip: null, userAgent: null, requestId: null, cookieHeader: null, responseCookies: [], origin: null }
 }
 
 /** One cookie of the request being served, or null. */

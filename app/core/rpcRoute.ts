@@ -1,13 +1,16 @@
-import { getSession, type SessionContext } from "@blitzjs/auth"
 import type { Ctx } from "blitz"
 import superjson from "superjson"
-import { cookiePrefix } from "blitz.config"
-import { rotateReturnedSession } from "app/impersonation/guard"
 import { log } from "./log"
-import { readBodyText } from "./readBody"
 import { MAX_BODY_DEPTH, namesForbiddenKey, nestingDepth } from "./text"
-import { REQUEST_ID_HEADER } from "./clientAddress"
-import { currentRequestMeta, requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
+import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
+import {
+  CLEAR_SESSION_COOKIE,
+  declaresTooLargeBody,
+  readJsonBody,
+  resolveRouteSession,
+  sendWithSession,
+  sessionProblem,
+} from "./sessionRoute"
 
 type Segment = { params: Promise<{ blitz?: string[] }> }
 type RouteHandler = (request: Request, segment: Segment) => Promise<Response>
@@ -53,53 +56,27 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
     runWithRequestMeta(requestMetaFromHeaders(request.headers), () => serve(request, segment))
 
   async function serve(request: Request, segment: Segment): Promise<Response> {
-    const declaredLength = Number(request.headers.get("content-length") ?? 0)
-    if (declaredLength > MAX_RPC_BODY_BYTES) {
+    if (declaresTooLargeBody(request, MAX_RPC_BODY_BYTES)) {
       return jsonError(413, "PayloadTooLargeError", "The request body is too large")
     }
     if (request.method === "POST") {
-      // Browsers cannot send application/json cross-site without a CORS preflight (which this
-      // route never grants), so a cookieless request, which Blitz lets through without the
-      // anti-CSRF header (login, signup), still cannot be forged from another site.
-      if (!request.headers.get("content-type")?.toLowerCase().startsWith("application/json")) {
-        return jsonError(415, "UnsupportedMediaTypeError", "Send the request body as application/json")
-      }
-      const body = await readBodyText(request, MAX_RPC_BODY_BYTES)
-      if (body === null) {
-        return jsonError(413, "PayloadTooLargeError", "The request body is too large")
-      }
-      let parsed: { meta?: unknown } | null
-      try {
-        parsed = JSON.parse(body) as { meta?: unknown } | null
-      } catch {
-        return jsonError(400, "BadRequestError", "The request body must be JSON")
-      }
-      const problem = rpcBodyProblem(parsed)
+      const body = await readJsonBody(request, MAX_RPC_BODY_BYTES)
+      if (!body.ok) return jsonError(body.problem.status, body.problem.name, body.problem.message)
+      const problem = rpcBodyProblem(body.value)
       if (problem) return jsonError(400, "BadRequestError", problem)
       // The stream is consumed: Blitz reads the same bytes from a copy.
-      request = new Request(request, { body })
+      request = new Request(request, { body: body.text })
     }
     try {
-      const session = await getSession(request)
-      // Only a POST that passed the anti-CSRF check may turn a handed-back session into a new one.
-      if (request.method === "POST") await rotateReturnedSession(session)
+      const session = await resolveRouteSession(request)
       // Blitz's withBlitzAuth passes only the session as well.
       const response = await handler(request, segment, { session } as Ctx)
-      ;(session as SessionContext & { setSession(response: Response): void }).setSession(response)
-      for (const cookie of currentRequestMeta().responseCookies) response.headers.append("set-cookie", cookie)
-      return tidyResponse(response)
+      return sendWithSession(session, response)
     } catch (error) {
-      const name = (error as Error)?.name
-      if (name === "CSRFTokenMismatchError") {
-        return jsonError(403, name, "The anti-CSRF token is missing or does not match; reload the page")
-      }
-      if (name === "AuthenticationError") {
-        // An unreadable session cookie would otherwise lock the browser out: clear it.
-        const response = jsonError(401, name, "The session cookie is invalid; sign in again")
-        response.headers.append(
-          "set-cookie",
-          `${cookiePrefix}_sSessionToken=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax`,
-        )
+      const problem = sessionProblem(error)
+      if (problem) {
+        const response = jsonError(problem.status, problem.name, problem.message)
+        if (problem.clearSessionCookie) response.headers.append("set-cookie", CLEAR_SESSION_COOKIE)
         return response
       }
       if ((error as Error)?.message?.startsWith("No resolver for path")) {
@@ -111,41 +88,19 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
   }
 }
 
-/** Splits a comma-joined Set-Cookie value; commas inside `Expires=` dates are not separators. */
-export function splitSetCookie(value: string): string[] {
-  return value
-    .split(/,(?=\s*[^=;,\s]+=)/)
-    .map((cookie) => cookie.trim())
-    .filter((cookie) => cookie !== "" && cookie !== "null")
-}
-
-/**
- * Blitz appends its cookies comma-joined (and twice: once from the RPC handler, once from
- * this route), a literal `set-cookie: null`, and answers JSON as text/plain.
- */
-function tidyResponse(response: Response): Response {
-  const headers = new Headers()
-  const cookies = new Map<string, string>()
-  for (const [key, value] of response.headers) {
-    if (key === "set-cookie") continue
-    headers.append(key, value)
-  }
-  for (const joined of response.headers.getSetCookie()) {
-    for (const cookie of splitSetCookie(joined)) cookies.set(cookie.split("=")[0]!, cookie)
-  }
-  for (const cookie of cookies.values()) headers.append("set-cookie", cookie)
-  const { requestId } = currentRequestMeta()
-  if (requestId) headers.set(REQUEST_ID_HEADER, requestId)
-  if (!headers.get("content-type")?.includes("json")) {
-    headers.set("content-type", "application/json; charset=utf-8")
-  }
-  return new Response(response.body, { status: response.status, headers })
-}
-
 /** Bad input: what was wrong, in words, for the person or the API client. */
 export class InputValidationError extends Error {
   name = "InputValidationError"
   statusCode = 400
+}
+
+type ZodIssueLike = { path: PropertyKey[]; message: string }
+
+/** A validation failure in words: `field: what is wrong`, joined by "; ". */
+export function describeZodIssues(issues: readonly ZodIssueLike[]): string {
+  return issues
+    .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+    .join("; ")
 }
 
 const EXPECTED_STATUS = new Set([400, 401, 403, 404, 409, 422, 429])
@@ -156,10 +111,7 @@ const EXPECTED_STATUS = new Set([400, 401, 403, 404, 409, 422, 429])
  */
 export function formatRpcError(error: Error & { statusCode?: number; issues?: unknown }): Error {
   if (error.name === "ZodError" && Array.isArray(error.issues)) {
-    const issues = error.issues as Array<{ path: PropertyKey[]; message: string }>
-    const message = issues
-      .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
-      .join("; ")
+    const message = describeZodIssues(error.issues as ZodIssueLike[])
     log.info({ refused: { name: "InputValidationError", message } }, "RPC call refused")
     return new InputValidationError(message || "The input is not valid")
   }

@@ -40,3 +40,17 @@ describe("loadServerConfig: accounts settings", () => {
     expect(() => loadServerConfig({ LOGIN_THROTTLE_IP_MAX_FAILURES: "0" })).toThrow(/LOGIN_THROTTLE_IP_MAX_FAILURES must be at least 1/)
   })
 })
+
+describe("loadServerConfig: APP_ORIGIN", () => {
+  it("takes an http(s) origin, normalised, and defaults to none", () => {
+    expect(loadServerConfig({}).http.appOrigin).toBeNull()
+    expect(loadServerConfig({ APP_ORIGIN: "https://Support.Example.com/" }).http.appOrigin).toBe("https://support.example.com")
+    expect(loadServerConfig({ APP_ORIGIN: "http://localhost:3000" }).http.appOrigin).toBe("http://localhost:3000")
+  })
+
+  it("refuses anything but a bare origin, naming the variable", () => {
+    for (const value of ["support.example.com", "ftp://example.com", "https://example.com/app", "https://u:p@example.com", "https://example.com/?x=1", "javascript:alert(1)"]) {
+      expect(() => loadServerConfig({ APP_ORIGIN: value })).toThrow(/APP_ORIGIN must be an origin/)
+    }
+  })
+})

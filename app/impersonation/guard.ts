@@ -233,10 +233,13 @@ export async function endSessionImpersonation(handle: string | null, endReason: 
 /**
  * Sign-out everywhere (rule 7), and later a password change: the user's own sessions and the
  * sessions of every impersonation they started end, each impersonation on record, so that no
- * browser can be handed back to them. Use this, never Blitz's `$revokeAll`, which reaches
+ * browser can be handed back to them, and their unused actor tokens are revoked. Use this, never Blitz's `$revokeAll`, which reaches
  * only sessions whose `userId` is theirs (an impersonation session's is the subject's).
  */
-export async function signOutEverywhere(userId: number, now = new Date()): Promise<{ sessions: number }> {
+export async function signOutEverywhere(
+  userId: number,
+  now = new Date(),
+): Promise<{ sessions: number; actorTokens: number }> {
   const reach = { OR: [{ userId }, { impersonation: { actorId: userId } }] } satisfies Prisma.SessionWhereInput
   const [linked, live] = await Promise.all([
     db.session.findMany({ where: { ...reach, impersonationId: { not: null } }, select: { impersonationId: true } }),
@@ -245,5 +248,10 @@ export async function signOutEverywhere(userId: number, now = new Date()): Promi
   const impersonationIds = new Set([...linked.map((s) => s.impersonationId!), ...live.map((i) => i.id)])
   for (const id of impersonationIds) await endImpersonation(id, "SIGNED_OUT", { endedById: userId, now })
   const { count } = await db.session.deleteMany({ where: reach })
-  return { sessions: count }
+  // A link they created but nobody opened yet must not start an impersonation afterwards.
+  const tokens = await db.actorToken.updateMany({
+    where: { actorId: userId, status: "PENDING", expiresAt: { gt: now } },
+    data: { status: "REVOKED", revokedAt: now, revokedById: userId },
+  })
+  return { sessions: count, actorTokens: tokens.count }
 }

@@ -24,6 +24,16 @@ import {
   impersonationExpiresAt,
   mayReturnToActor,
   reviewImpersonation,
+  actorTokenExpiresAt,
+  decideActorTokenRedemption,
+  mayRevokeActorToken,
+} from "./policy"
+import {
+  type EndRefusalCode,
+  END_REFUSAL_MESSAGES,
+  decideEndImpersonation,
+  describeQuota,
+  mayViewImpersonation,
 } from "./policy"
 
 // ---------------------------------------------------------------------------------------------
@@ -959,5 +969,177 @@ describe("console scope", () => {
     expect(seesWholePlatform(support())).toBe(true)
     expect(seesWholePlatform(superadmin())).toBe(true)
     expect(seesWholePlatform(user())).toBe(false)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Active impersonations in the console: who sees which, who may press End (issue 6, item 4)
+// ---------------------------------------------------------------------------------------------
+
+describe("mayViewImpersonation", () => {
+  it("shows platform staff every impersonation and org admins their own and their organizations'", () => {
+    const sa = superadmin()
+    const sup = support()
+    const admin = orgUser(ORG_1, "ADMIN")
+    const elsewhere = { actorId: 9_001, organizationId: ORG_2 }
+    const inOrg1 = { actorId: 9_002, organizationId: ORG_1 }
+    const platform = { actorId: 9_003, organizationId: null }
+    for (const row of [elsewhere, inOrg1, platform]) {
+      expect(mayViewImpersonation(sa, row)).toBe(true)
+      expect(mayViewImpersonation(sup, row)).toBe(true)
+    }
+    expect(mayViewImpersonation(admin, inOrg1)).toBe(true)
+    expect(mayViewImpersonation(admin, { actorId: admin.id, organizationId: null })).toBe(true)
+    expect(mayViewImpersonation(admin, elsewhere)).toBe(false)
+    expect(mayViewImpersonation(admin, platform)).toBe(false)
+    // A member of the organization does not administer it.
+    expect(mayViewImpersonation(orgUser(ORG_1, "MEMBER"), inOrg1)).toBe(false)
+    expect(mayViewImpersonation(support({ status: "DISABLED" }), platform)).toBe(false)
+  })
+})
+
+describe("decideEndImpersonation", () => {
+  const now = new Date("2026-12-02T12:00:00Z")
+  const live = (actorId: number, organizationId: number | null = null) => ({
+    actorId,
+    organizationId,
+    endedAt: null,
+    expiresAt: new Date(now.getTime() + 60_000),
+  })
+  const decide = (
+    viewer: PolicyUser | null,
+    impersonation: Parameters<typeof decideEndImpersonation>[0]["impersonation"],
+    viewerIsImpersonating = false,
+  ) => decideEndImpersonation({ viewer, impersonation, viewerIsImpersonating, now })
+  const refused = (code: EndRefusalCode) => ({ allowed: false, code, message: END_REFUSAL_MESSAGES[code] })
+
+  it("lets a superadmin end any live impersonation and others only their own", () => {
+    const sa = superadmin()
+    const sup = support()
+    const admin = orgUser(ORG_1, "OWNER")
+    expect(decide(sa, live(sup.id))).toEqual({ allowed: true })
+    expect(decide(sup, live(sup.id))).toEqual({ allowed: true })
+    expect(decide(sup, live(sa.id))).toEqual(refused("NOT_YOURS"))
+    expect(decide(admin, live(admin.id, ORG_1))).toEqual({ allowed: true })
+    expect(decide(admin, live(9_004, ORG_1))).toEqual(refused("NOT_YOURS"))
+  })
+
+  it("answers unknown and out-of-scope ids alike, and ended or expired ones as already ended", () => {
+    const admin = orgUser(ORG_1, "ADMIN")
+    expect(decide(admin, null)).toEqual(refused("NOT_FOUND"))
+    expect(decide(admin, live(9_005, ORG_2))).toEqual(refused("NOT_FOUND"))
+    expect(decide(admin, live(9_006, null))).toEqual(refused("NOT_FOUND"))
+    const ended = { ...live(admin.id, ORG_1), endedAt: new Date(now.getTime() - 1000) }
+    expect(decide(admin, ended)).toEqual(refused("ALREADY_ENDED"))
+    const expired = { ...live(admin.id, ORG_1), expiresAt: now }
+    expect(decide(admin, expired)).toEqual(refused("ALREADY_ENDED"))
+  })
+
+  it("refuses an impersonating session and anyone without the right, whatever the row", () => {
+    const sa = superadmin()
+    expect(decide(sa, live(sa.id), true)).toEqual(refused("IMPERSONATING"))
+    expect(decide(sa, null, true)).toEqual(refused("IMPERSONATING"))
+    expect(decide(null, live(1))).toEqual(refused("NO_PERMISSION"))
+    const demoted = user()
+    expect(decide(demoted, live(demoted.id))).toEqual(refused("NO_PERMISSION"))
+    expect(decide(superadmin({ status: "DISABLED" }), live(1))).toEqual(refused("NO_PERMISSION"))
+  })
+})
+
+describe("describeQuota", () => {
+  it("names the limit and the use, or says there is none", () => {
+    expect(describeQuota({ limit: 10, usedThisMonth: 3 })).toBe("Used this month: 3 of 10")
+    expect(describeQuota({ limit: null, usedThisMonth: 4 })).toBe("No monthly limit (4 started this month)")
+  })
+})
+
+describe("decideActorTokenRedemption", () => {
+  const now = new Date("2026-12-02T12:00:00.000Z")
+  const admin = 7
+  const pending = { actorId: admin, status: "PENDING" as const, expiresAt: new Date(now.getTime() + 60_000) }
+  const signedOut = { signedIn: false as const }
+  const asAdmin = { signedIn: true as const, userId: admin, impersonating: false }
+  const decide = (overrides: Partial<Parameters<typeof decideActorTokenRedemption>[0]> = {}) =>
+    decideActorTokenRedemption({ token: pending, browser: signedOut, now, enabled: true, ...overrides })
+
+  it("lets a browser with no session redeem a pending ticket, never handing it to the admin", () => {
+    expect(decide()).toEqual({ allowed: true, handBackToActor: false })
+  })
+
+  it("lets the ticket's own admin redeem it in their session, which is handed back at the end", () => {
+    expect(decide({ browser: asAdmin })).toEqual({ allowed: true, handBackToActor: true })
+  })
+
+  it("refuses a browser signed in as anyone else, in the exact words", () => {
+    const other = { signedIn: true as const, userId: admin + 1, impersonating: false }
+    expect(decide({ browser: other })).toEqual({
+      allowed: false,
+      code: "FOREIGN_ADMIN",
+      message: "This link was created by another admin",
+    })
+  })
+
+  it("never nests: a session that is an impersonation is refused, even one whose user is the admin", () => {
+    for (const userId of [admin, admin + 1]) {
+      expect(decide({ browser: { signedIn: true, userId, impersonating: true } })).toMatchObject({
+        allowed: false,
+        code: "ALREADY_IMPERSONATING",
+        message: REFUSAL_MESSAGES.ALREADY_IMPERSONATING,
+      })
+    }
+  })
+
+  it("refuses unknown, revoked and used tickets whoever presents them", () => {
+    for (const browser of [signedOut, asAdmin]) {
+      expect(decide({ token: null, browser })).toMatchObject({ allowed: false, code: "UNKNOWN" })
+      expect(decide({ token: { ...pending, status: "REVOKED" }, browser })).toMatchObject({ code: "REVOKED" })
+      expect(decide({ token: { ...pending, status: "USED" }, browser })).toMatchObject({ code: "USED" })
+    }
+  })
+
+  it("refuses an expired ticket from the instant of its expiry, and allows it a millisecond before", () => {
+    expect(decide({ now: pending.expiresAt })).toMatchObject({ allowed: false, code: "EXPIRED" })
+    expect(decide({ now: new Date(pending.expiresAt.getTime() + 1) })).toMatchObject({ code: "EXPIRED" })
+    expect(decide({ now: new Date(pending.expiresAt.getTime() - 1) })).toMatchObject({ allowed: true })
+  })
+
+  it("refuses every redemption while the off-switch is off", () => {
+    expect(decide({ enabled: false })).toMatchObject({
+      allowed: false,
+      code: "FEATURE_DISABLED",
+      message: REFUSAL_MESSAGES.FEATURE_DISABLED,
+    })
+    expect(decide({ enabled: false, browser: asAdmin })).toMatchObject({ code: "FEATURE_DISABLED" })
+  })
+
+  it("names the token's state before the switch and the browser (what the ticket page shows)", () => {
+    const foreignImpersonating = { signedIn: true as const, userId: admin + 1, impersonating: true }
+    const used = { ...pending, status: "USED" as const }
+    expect(decide({ token: used, enabled: false, browser: foreignImpersonating })).toMatchObject({ code: "USED" })
+    const expired = { ...pending, expiresAt: now }
+    expect(decide({ token: expired, enabled: false })).toMatchObject({ code: "EXPIRED" })
+    expect(decide({ enabled: false, browser: foreignImpersonating })).toMatchObject({ code: "FEATURE_DISABLED" })
+    expect(decide({ browser: foreignImpersonating })).toMatchObject({ code: "ALREADY_IMPERSONATING" })
+  })
+})
+
+describe("actorTokenExpiresAt", () => {
+  it("is the token's time to live after its creation", () => {
+    const createdAt = new Date("2026-12-02T12:00:00.000Z")
+    expect(actorTokenExpiresAt(createdAt, 300).toISOString()).toBe("2026-12-02T12:05:00.000Z")
+  })
+})
+
+describe("mayRevokeActorToken", () => {
+  it("lets the token's admin and an active SUPERADMIN revoke it, nobody else", () => {
+    const creator = support()
+    const token = { actorId: creator.id }
+    expect(mayRevokeActorToken(creator, token)).toBe(true)
+    // Demoted or not, revoking one's own link only takes power away.
+    expect(mayRevokeActorToken({ ...creator, role: "USER" }, token)).toBe(true)
+    expect(mayRevokeActorToken(superadmin(), token)).toBe(true)
+    expect(mayRevokeActorToken(superadmin({ status: "DISABLED" }), token)).toBe(false)
+    expect(mayRevokeActorToken(support(), token)).toBe(false)
+    expect(mayRevokeActorToken(orgUser(ORG_1, "OWNER"), token)).toBe(false)
   })
 })

@@ -278,3 +278,134 @@ export function mayEndImpersonation(viewer: PolicyUser, impersonation: { actorId
   if (!isActiveImpersonator(viewer)) return false
   return viewer.role === "SUPERADMIN" || impersonation.actorId === viewer.id
 }
+
+/**
+ * Which impersonations a console viewer sees under Active impersonations: platform staff all,
+ * everyone else their own and those granted by an organization they administer.
+ */
+export function mayViewImpersonation(
+  viewer: PolicyUser,
+  impersonation: { actorId: number; organizationId: number | null },
+): boolean {
+  if (!isActiveImpersonator(viewer)) return false
+  if (seesWholePlatform(viewer) || impersonation.actorId === viewer.id) return true
+  const { organizationId } = impersonation
+  return organizationId !== null && administeredOrganizationIds(viewer).includes(organizationId)
+}
+
+export const END_REFUSAL_MESSAGES = {
+  IMPERSONATING: "Stop impersonating before you end impersonations in the admin console",
+  NO_PERMISSION: "You do not have permission to end impersonations",
+  NOT_FOUND: "There is no impersonation with that ID",
+  ALREADY_ENDED: "This impersonation has already ended",
+  NOT_YOURS: "Only a superadmin can end an impersonation started by another admin",
+} as const
+
+export type EndRefusalCode = keyof typeof END_REFUSAL_MESSAGES
+
+export type EndDecision = { allowed: true } | { allowed: false; code: EndRefusalCode; message: string }
+
+/**
+ * End in the console (issue 6): may `viewer` end this impersonation now? Rows the viewer cannot
+ * see are answered as unknown, so ids outside their organizations reveal nothing.
+ */
+export function decideEndImpersonation(input: {
+  viewer: PolicyUser | null
+  /** True when the viewer's own session is an impersonation: the console is closed to it. */
+  viewerIsImpersonating: boolean
+  impersonation: { actorId: number; organizationId: number | null; endedAt: Date | null; expiresAt: Date } | null
+  now: Date
+}): EndDecision {
+  const { viewer, impersonation, now } = input
+  const refuse = (code: EndRefusalCode): EndDecision => ({ allowed: false, code, message: END_REFUSAL_MESSAGES[code] })
+  if (input.viewerIsImpersonating) return refuse("IMPERSONATING")
+  if (!isActiveImpersonator(viewer)) return refuse("NO_PERMISSION")
+  if (!impersonation || !mayViewImpersonation(viewer, impersonation)) return refuse("NOT_FOUND")
+  // Past its time limit it is over, whether or not a request has recorded the expiry yet.
+  if (impersonation.endedAt || impersonation.expiresAt.getTime() <= now.getTime()) return refuse("ALREADY_ENDED")
+  if (!mayEndImpersonation(viewer, impersonation)) return refuse("NOT_YOURS")
+  return { allowed: true }
+}
+
+/** The admin's monthly quota in words, for the console ("Used this month: 3 of 10"). */
+export function describeQuota({ limit, usedThisMonth }: { limit: number | null; usedThisMonth: number }): string {
+  if (limit === null) return `No monthly limit (${usedThisMonth} started this month)`
+  return `Used this month: ${usedThisMonth} of ${limit}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actor tokens (DESIGN.md "Actor tokens"): redeeming a ticket, in whichever browser opens it
+// ---------------------------------------------------------------------------------------------
+
+export const ACTOR_TOKEN_REFUSAL_MESSAGES = {
+  UNKNOWN: "This link is not valid. Ask the admin who sent it for a new one.",
+  EXPIRED: "This link has expired. Ask the admin who sent it for a new one.",
+  USED: "This link has already been used. Each link starts one impersonation only.",
+  REVOKED: "This link has been revoked by an admin.",
+  FOREIGN_ADMIN: "This link was created by another admin",
+  FEATURE_DISABLED: REFUSAL_MESSAGES.FEATURE_DISABLED,
+  ALREADY_IMPERSONATING: REFUSAL_MESSAGES.ALREADY_IMPERSONATING,
+} as const
+
+export type ActorTokenRefusalCode = keyof typeof ACTOR_TOKEN_REFUSAL_MESSAGES
+
+/** A stored actor token as the redemption sees it; null when no token has the presented hash. */
+export type ActorTokenState = {
+  actorId: number
+  status: "PENDING" | "USED" | "REVOKED"
+  expiresAt: Date
+} | null
+
+/** Who holds the browser that presents the ticket (from the server's session row). */
+export type RedeemingBrowser =
+  | { signedIn: false }
+  | { signedIn: true; userId: number; impersonating: boolean }
+
+export type RedemptionDecision =
+  /** `handBackToActor`: the browser held the admin's own session (consumed by the start). */
+  | { allowed: true; handBackToActor: boolean }
+  | { allowed: false; code: ActorTokenRefusalCode; message: string }
+
+/**
+ * May this browser redeem this ticket now? The token's own state first (what the page shows
+ * anyone holding the link), then the off-switch, then the browser: a ticket works where no one
+ * is signed in (the ticket is the credential) or in its own admin's session, never over an
+ * impersonation (rule 2) and never in someone else's session, which keeps its session.
+ * The start itself is then asked of `decideImpersonationStart`, as any start is.
+ */
+export function decideActorTokenRedemption(input: {
+  token: ActorTokenState
+  browser: RedeemingBrowser
+  now: Date
+  enabled: boolean
+}): RedemptionDecision {
+  const refuseToken = (code: ActorTokenRefusalCode): RedemptionDecision => ({
+    allowed: false,
+    code,
+    message: ACTOR_TOKEN_REFUSAL_MESSAGES[code],
+  })
+  const { token, browser } = input
+  if (!token) return refuseToken("UNKNOWN")
+  if (token.status === "REVOKED") return refuseToken("REVOKED")
+  if (token.status === "USED") return refuseToken("USED")
+  if (input.now.getTime() >= token.expiresAt.getTime()) return refuseToken("EXPIRED")
+  if (!input.enabled) return refuseToken("FEATURE_DISABLED")
+  if (!browser.signedIn) return { allowed: true, handBackToActor: false }
+  if (browser.impersonating) return refuseToken("ALREADY_IMPERSONATING")
+  if (browser.userId !== token.actorId) return refuseToken("FOREIGN_ADMIN")
+  return { allowed: true, handBackToActor: true }
+}
+
+/** When an actor token stops being redeemable, counted from its creation. */
+export function actorTokenExpiresAt(createdAt: Date, ttlSeconds: number): Date {
+  return new Date(createdAt.getTime() + ttlSeconds * 1000)
+}
+
+/**
+ * Who may revoke an actor token: the admin who created it, and a SUPERADMIN any (as with End
+ * in the console), so a link sent to the wrong place can be killed by someone on duty.
+ */
+export function mayRevokeActorToken(viewer: PolicyUser, token: { actorId: number }): boolean {
+  if (token.actorId === viewer.id) return true
+  return viewer.role === "SUPERADMIN" && viewer.status === "ACTIVE"
+}

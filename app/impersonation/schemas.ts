@@ -62,3 +62,43 @@ export function switchFormToInput(values: z.input<typeof SwitchToUserForm>): Imp
   const rest = { reason: values.reason, ticketUrl: values.ticketUrl?.trim() || null }
   return /^\d+$/.test(user) ? { userId: Number(user), ...rest } : { email: user, ...rest }
 }
+
+/** End in the admin console names the impersonation by its id, nothing else. */
+export const EndImpersonationAsAdminInput = z
+  .object({
+    impersonationId: z
+      .number({ message: "Impersonation ID must be a number" })
+      .int("Impersonation ID must be a whole number")
+      .positive("Impersonation ID must be a positive number")
+      .max(2_147_483_647, "Impersonation ID is too large"),
+  })
+  .strict()
+
+/** An actor token as handed out: 32 random bytes, base64url without padding. */
+export const ACTOR_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/
+
+export const actorToken = safeText({ message: "The ticket must be text" }).regex(
+  ACTOR_TOKEN_PATTERN,
+  "The ticket is not a valid link (43 characters of A-Z, a-z, 0-9, - and _)",
+)
+
+export const actorTokenId = z
+  .number({ message: "The token ID must be a number" })
+  .int("The token ID must be a whole number")
+  .positive("The token ID must be a positive number")
+  .max(2_147_483_647, "The token ID is too large")
+
+/** An actor token is created for the same input as a start: the user by id or email, a reason. */
+export const CreateActorTokenInput = ImpersonateUserInput
+export type CreateActorTokenInput = ImpersonateUserInput
+
+export const RevokeActorTokenInput = z.object({ id: actorTokenId }).strict()
+
+export const RedeemActorTokenInput = z.object({ token: actorToken }).strict()
+
+/** `GET /api/actor-tokens?status=`: which of the admin's own tokens to list (all when absent). */
+export const ActorTokenListStatus = z
+  .enum(["pending", "used", "revoked", "expired"], {
+    message: 'status must be one of "pending", "used", "revoked" or "expired"',
+  })
+  .optional()

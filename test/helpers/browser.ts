@@ -105,6 +105,26 @@ export class TestBrowser {
     return res as RpcResponse<T> & { raw: Response }
   }
 
+  /**
+   * Sends a request through any route handler in-process, with this browser's cookies (and its
+   * anti-CSRF header unless `csrf: false`), and keeps the cookies the response sets.
+   */
+  async send(
+    handler: (request: Request) => Promise<Response>,
+    url: string,
+    init: { method: string; body?: BodyInit | null; headers?: Record<string, string>; csrf?: boolean },
+  ): Promise<Response> {
+    const headers = new Headers({ "user-agent": "vitest-browser", ...init.headers })
+    if (this.cookies.size) headers.set("cookie", this.cookieHeader())
+    const antiCsrf = this.cookies.get(COOKIE.antiCsrf)
+    if (init.csrf !== false && antiCsrf) headers.set("anti-csrf", antiCsrf)
+    // A streamed body (no Content-Length) needs duplex: "half".
+    const request = new Request(url, { method: init.method, headers, body: init.body ?? null, duplex: "half" } as RequestInit)
+    const response = await handler(request)
+    this.absorb(response)
+    return response
+  }
+
   /** Resolves the session as a page (server component) request would: a plain GET. */
   async pageSession() {
     const headers = new Headers()

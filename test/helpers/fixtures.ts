@@ -54,11 +54,12 @@ export function decodePublicDataCookie(value: string | undefined): Record<string
 
 /** Whole-table row counts, to prove a refused request changed nothing (test files run one at a time). */
 export async function rowCounts() {
-  const [users, sessions, impersonations, auditEvents] = await Promise.all([
+  const [users, sessions, impersonations, auditEvents, actorTokens] = await Promise.all([
     db.user.count(),
     db.session.count(),
     db.impersonation.count(),
     db.auditEvent.count(),
+    db.actorToken.count(),
   ])
-  return { users, sessions, impersonations, auditEvents }
+  return { users, sessions, impersonations, auditEvents, actorTokens }
 }

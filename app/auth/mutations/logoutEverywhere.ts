@@ -22,9 +22,9 @@ export default resolver.pipe(
       )
     }
     const { userId } = ctx.session
-    const { sessions } = await signOutEverywhere(userId)
+    const { sessions, actorTokens } = await signOutEverywhere(userId)
     await ctx.session.$revoke()
-    await recordSignOut({ userId }, { everywhere: true, sessions })
+    await recordSignOut({ userId }, { everywhere: true, sessions, actorTokensRevoked: actorTokens })
     return { signedOut: true, sessions }
   },
 )

@@ -1,14 +1,22 @@
 "use client"
 import { invoke, useMutation } from "@blitzjs/rpc"
-import { useEffect, useState } from "react"
+import { useEffect } from "react"
+import { formatRemaining, useRemaining } from "app/core/components/countdown"
 import getCurrentUser, { type CurrentUser } from "app/users/queries/getCurrentUser"
 import stopImpersonating from "../mutations/stopImpersonating"
 
-function formatRemaining(ms: number): string {
-  const total = Math.max(0, Math.ceil(ms / 1000))
-  const minutes = Math.floor(total / 60)
-  const seconds = total % 60
-  return `${minutes}:${seconds.toString().padStart(2, "0")}`
+
+const TICKET_TEXT_MAX = 60
+
+/** The ticket link; the server only stores http(s) URLs, and anything else stays plain text. */
+function TicketLink({ url }: { url: string }) {
+  const text = url.length > TICKET_TEXT_MAX ? `${url.slice(0, TICKET_TEXT_MAX - 1)}…` : url
+  if (!/^https?:\/\//i.test(url)) return <>{text}</>
+  return (
+    <a href={url} target="_blank" rel="noopener noreferrer">
+      {text}
+    </a>
+  )
 }
 
 /**
@@ -17,15 +25,8 @@ function formatRemaining(ms: number): string {
  */
 export function ImpersonatingUserNotice({ user }: { user: CurrentUser | null }) {
   const [stop, { isPending: stopping }] = useMutation(stopImpersonating, { throwOnError: false })
-  const [now, setNow] = useState(() => Date.now())
   const expiresAt = user?.impersonationExpiresAt ? new Date(user.impersonationExpiresAt).getTime() : null
-  const remaining = expiresAt === null ? 0 : expiresAt - now
-
-  useEffect(() => {
-    if (expiresAt === null) return
-    const timer = setInterval(() => setNow(Date.now()), 1000)
-    return () => clearInterval(timer)
-  }, [expiresAt])
+  const remaining = useRemaining(expiresAt)
 
   useEffect(() => {
     if (expiresAt === null || remaining > 0) return
@@ -40,6 +41,11 @@ export function ImpersonatingUserNotice({ user }: { user: CurrentUser | null }) 
         <strong>You are impersonating</strong> {user.name} ({user.email}).{" "}
         <span>Signed in by {user.impersonator.name}.</span>{" "}
         <span>Reason: {user.reason}.</span>{" "}
+        {user.ticketUrl && (
+          <span>
+            Ticket: <TicketLink url={user.ticketUrl} />{" "}
+          </span>
+        )}
         <span>
           Time left:{" "}
           <time suppressHydrationWarning data-testid="impersonation-countdown">

@@ -1,0 +1,37 @@
+import { ImpersonationRefusedError } from "app/core/errors"
+import { actorTokenUrl, createActorTokenFor, linkOrigin, listActorTokensOf } from "app/impersonation/actorTokens"
+import { ActorTokenListStatus, CreateActorTokenInput } from "app/impersonation/schemas"
+import { apiJson, apiRoute, parseInput, requireHolder } from "./http"
+
+/** POST /api/actor-tokens {userId | email, reason, ticketUrl?} -> 201 {id, token, url, expiresAt} */
+export const POST = apiRoute({ body: "json" }, async ({ session, body }) => {
+  const holder = await requireHolder(session)
+  const input = parseInput(CreateActorTokenInput, body)
+  const origin = linkOrigin()
+  const created = await createActorTokenFor(holder, input)
+  return apiJson(201, {
+    id: created.id,
+    token: created.token,
+    url: actorTokenUrl(origin, created.token),
+    expiresAt: created.expiresAt.toISOString(),
+  })
+})
+
+/** GET /api/actor-tokens?status=pending|used|revoked|expired -> the admin's own tokens, newest first. */
+export const GET = apiRoute({ body: "none" }, async ({ request, session }) => {
+  const holder = await requireHolder(session)
+  if (holder.impersonationId !== null) {
+    throw new ImpersonationRefusedError("ALREADY_IMPERSONATING", "Actor tokens are not available while impersonating")
+  }
+  const status = parseInput(ActorTokenListStatus, new URL(request.url).searchParams.get("status") ?? undefined)
+  const tokens = await listActorTokensOf(holder.userId, status)
+  return apiJson(200, {
+    tokens: tokens.map((token) => ({
+      ...token,
+      createdAt: token.createdAt.toISOString(),
+      expiresAt: token.expiresAt.toISOString(),
+      usedAt: token.usedAt?.toISOString() ?? null,
+      revokedAt: token.revokedAt?.toISOString() ?? null,
+    })),
+  })
+})

@@ -1,0 +1,268 @@
+"use client"
+import { useMutation } from "@blitzjs/rpc"
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type FormEvent,
+  type ReactNode,
+} from "react"
+import { errorMessageForPerson } from "app/core/components/Form"
+import impersonateUser from "../mutations/impersonateUser"
+import { OpenInNewTabButton } from "./OpenInNewTabButton"
+import { reason as reasonSchema, ticketUrl as ticketUrlSchema } from "../schemas"
+
+/** The person a console row offers to impersonate. */
+export type ImpersonateDialogTarget = { id: number; name: string; email: string }
+
+/** What the dialog's fields hold once they pass the same zod schemas the server applies. */
+export type ImpersonateDialogInput = { userId: number; reason: string; ticketUrl: string | null }
+
+/**
+ * What an extra action (e.g. "Open in new tab") gets from `useImpersonateDialog()`, so that it
+ * validates the same fields, reports refusals in the same place and closes the same dialog.
+ */
+export type ImpersonateDialogActionContext = {
+  target: ImpersonateDialogTarget
+  /** Validates Reason and Ticket link (showing field errors); the input, or null if invalid. */
+  readInput: () => ImpersonateDialogInput | null
+  /** Shows a message (a refusal, in words) inside the dialog; null clears it. */
+  showError: (message: string | null) => void
+  /** True while Confirm or an extra action is in flight: every action button is disabled. */
+  busy: boolean
+  setBusy: (busy: boolean) => void
+  /** Closes the dialog without starting anything. */
+  close: () => void
+}
+
+export type ImpersonateDialogProps = {
+  target: ImpersonateDialogTarget
+  /** serverConfig.impersonation.ttlSeconds, passed from the server. */
+  ttlSeconds: number
+  /** Called once the dialog has closed (Cancel, Escape, or after an action). */
+  onClose: () => void
+  /**
+   * Extra buttons shown between Confirm and Cancel (client components; they read the dialog's
+   * state with `useImpersonateDialog()`). A server page may pass them as elements.
+   */
+  extraActions?: ReactNode
+}
+
+const DialogContext = createContext<ImpersonateDialogActionContext | null>(null)
+
+/** For components rendered in `extraActions`: the open dialog's target, fields and controls. */
+export function useImpersonateDialog(): ImpersonateDialogActionContext {
+  const context = useContext(DialogContext)
+  if (!context) throw new Error("useImpersonateDialog() is for extraActions inside ImpersonateDialog")
+  return context
+}
+
+/** "20 minutes", "90 seconds", "1 hour 30 minutes": the time limit as a person reads it. */
+export function describeTimeLimit(ttlSeconds: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`
+  if (ttlSeconds < 60 || ttlSeconds % 60 !== 0) return plural(ttlSeconds, "second")
+  const minutes = ttlSeconds / 60
+  if (minutes < 60) return plural(minutes, "minute")
+  const hours = Math.floor(minutes / 60)
+  const rest = minutes % 60
+  return rest === 0 ? plural(hours, "hour") : `${plural(hours, "hour")} ${plural(rest, "minute")}`
+}
+
+type FieldErrors = { reason?: string; ticketUrl?: string }
+
+/**
+ * The confirmation before every start from the console: who, the time limit, that all actions
+ * are logged, a required reason and an optional ticket link. Escape or Cancel starts nothing;
+ * Confirm calls `impersonateUser` and goes to "/". A native modal <dialog>: the rest of the page
+ * is inert while it is open and focus starts in the Reason field.
+ */
+export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }: ImpersonateDialogProps) {
+  const dialogRef = useRef<HTMLDialogElement>(null)
+  const ids = useId()
+  const [reason, setReason] = useState("")
+  const [ticketUrl, setTicketUrl] = useState("")
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({})
+  const [error, setError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const [impersonateUserMutation] = useMutation(impersonateUser, { throwOnError: false })
+
+  useEffect(() => {
+    const dialog = dialogRef.current
+    if (!dialog) return
+    // Focus returns to whatever opened the dialog (the row's button) when it closes.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null
+    if (!dialog.open) dialog.showModal()
+    const closed = () => {
+      opener?.focus()
+      onClose()
+    }
+    dialog.addEventListener("close", closed)
+    return () => dialog.removeEventListener("close", closed)
+  }, [onClose])
+
+  const close = useCallback(() => dialogRef.current?.close(), [])
+
+  const readInput = useCallback((): ImpersonateDialogInput | null => {
+    const parsedReason = reasonSchema.safeParse(reason)
+    const parsedTicket = ticketUrlSchema.safeParse(ticketUrl)
+    const errors: FieldErrors = {
+      reason: parsedReason.success ? undefined : parsedReason.error.issues[0]?.message,
+      ticketUrl: parsedTicket.success ? undefined : parsedTicket.error.issues[0]?.message,
+    }
+    setFieldErrors(errors)
+    if (!parsedReason.success || !parsedTicket.success) {
+      const firstInvalid = !parsedReason.success ? `${ids}-reason` : `${ids}-ticket`
+      document.getElementById(firstInvalid)?.focus()
+      return null
+    }
+    return { userId: target.id, reason: parsedReason.data, ticketUrl: parsedTicket.data ?? null }
+  }, [reason, ticketUrl, target.id, ids])
+
+  async function confirm(event: FormEvent) {
+    event.preventDefault()
+    setError(null)
+    const input = readInput()
+    if (!input || busy) return
+    setBusy(true)
+    try {
+      await impersonateUserMutation(input)
+      window.location.assign("/")
+    } catch (failure) {
+      setError(errorMessageForPerson(failure))
+      setBusy(false)
+    }
+  }
+
+  const titleId = `${ids}-title`
+  const descriptionId = `${ids}-description`
+  const context: ImpersonateDialogActionContext = {
+    target,
+    readInput,
+    showError: setError,
+    busy,
+    setBusy,
+    close,
+  }
+  return (
+    <dialog
+      ref={dialogRef}
+      className="impersonate-dialog"
+      aria-labelledby={titleId}
+      aria-describedby={descriptionId}
+      // A start in flight cannot be cancelled half-way: Escape waits until it has answered.
+      onCancel={(event) => busy && event.preventDefault()}
+    >
+      <form onSubmit={confirm} noValidate className="form">
+        <h2 id={titleId}>Impersonate {target.name}</h2>
+        <div id={descriptionId}>
+          <p>
+            You will act as <strong>{target.name}</strong> ({target.email}).
+          </p>
+          <p>
+            The session lasts at most {describeTimeLimit(ttlSeconds)} and cannot be extended. All
+            actions are logged.
+          </p>
+        </div>
+        <div className="field">
+          <label htmlFor={`${ids}-reason`}>Reason</label>
+          <textarea
+            id={`${ids}-reason`}
+            name="reason"
+            rows={3}
+            required
+            autoFocus
+            value={reason}
+            disabled={busy}
+            placeholder="What you are checking, and why"
+            aria-invalid={Boolean(fieldErrors.reason)}
+            aria-describedby={fieldErrors.reason ? `${ids}-reason-error` : undefined}
+            onChange={(event) => setReason(event.target.value)}
+          />
+          {fieldErrors.reason && (
+            <div role="alert" id={`${ids}-reason-error`} className="field-error">
+              {fieldErrors.reason}
+            </div>
+          )}
+        </div>
+        <div className="field">
+          <label htmlFor={`${ids}-ticket`}>Ticket link</label>
+          <input
+            id={`${ids}-ticket`}
+            name="ticketUrl"
+            type="url"
+            inputMode="url"
+            value={ticketUrl}
+            disabled={busy}
+            placeholder="https://… (optional)"
+            aria-invalid={Boolean(fieldErrors.ticketUrl)}
+            aria-describedby={fieldErrors.ticketUrl ? `${ids}-ticket-error` : undefined}
+            onChange={(event) => setTicketUrl(event.target.value)}
+          />
+          {fieldErrors.ticketUrl && (
+            <div role="alert" id={`${ids}-ticket-error`} className="field-error">
+              {fieldErrors.ticketUrl}
+            </div>
+          )}
+        </div>
+        {error && (
+          <div role="alert" className="form-error">
+            {error}
+          </div>
+        )}
+        <div className="dialog-actions">
+          <button type="submit" disabled={busy}>
+            Confirm
+          </button>
+          {/* EXTRA ACTIONS: buttons such as "Open in new tab" go here, via `extraActions`. */}
+          <DialogContext.Provider value={context}>
+            <OpenInNewTabButton />
+            {extraActions}
+          </DialogContext.Provider>
+          <button type="button" className="secondary" disabled={busy} onClick={close}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </dialog>
+  )
+}
+
+/**
+ * A row's "Impersonate" button and the dialog it opens; the dialog is mounted only while
+ * open, so a page of rows holds one dialog at most.
+ */
+export function ImpersonateButton({
+  target,
+  ttlSeconds,
+  extraActions,
+}: Omit<ImpersonateDialogProps, "onClose">) {
+  const [open, setOpen] = useState(false)
+  const onClose = useCallback(() => setOpen(false), [])
+  return (
+    <>
+      <button
+        type="button"
+        className="row-action"
+        aria-haspopup="dialog"
+        aria-label={`Impersonate ${target.name}`}
+        onClick={() => setOpen(true)}
+      >
+        Impersonate
+      </button>
+      {open && (
+        <ImpersonateDialog
+          target={target}
+          ttlSeconds={ttlSeconds}
+          onClose={onClose}
+          extraActions={extraActions}
+        />
+      )}
+    </>
+  )
+}
+
+export default ImpersonateDialog

@@ -1,0 +1,18 @@
+import { resolver } from "@blitzjs/rpc"
+import { AuthenticationError } from "blitz"
+import { actorTokenUrl, createActorTokenFor, linkOrigin, sessionHolder } from "../actorTokens"
+import { CreateActorTokenInput } from "../schemas"
+
+/** The console dialog's "Open in new tab": a single-use link that starts the impersonation where it is opened. */
+export default resolver.pipe(resolver.zod(CreateActorTokenInput), resolver.authorize(), async (input, ctx) => {
+  const holder = await sessionHolder(ctx.session)
+  if (!holder) throw new AuthenticationError("Sign in to create an impersonation link")
+  const origin = linkOrigin()
+  const created = await createActorTokenFor(holder, input)
+  return {
+    id: created.id,
+    token: created.token,
+    url: actorTokenUrl(origin, created.token),
+    expiresAt: created.expiresAt,
+  }
+})
