@@ -64,8 +64,8 @@ test("the audit log lists events, filters them, and downloads exactly the filter
   expect(new Set(unfiltered.map((row) => row.Action)).size).toBeGreaterThan(1)
 
   // A filter narrows the list: one admin's starts only, across every page.
-  await page.getByLabel("Admin").fill("SUPPORT@example.com")
-  await page.getByLabel("Action").selectOption("IMPERSONATION_STARTED")
+  await page.getByLabel("Admin", { exact: true }).fill("SUPPORT@example.com")
+  await page.getByLabel("Action", { exact: true }).selectOption("IMPERSONATION_STARTED")
   await page.getByRole("button", { name: "Filter" }).click()
   await expect(page).toHaveURL(/admin=SUPPORT%40example.com/)
   await expect(page).toHaveURL(/action=IMPERSONATION_STARTED/)
@@ -139,7 +139,7 @@ test("an organization admin sees only their organization's events", async ({ pag
   await expect(page.getByRole("img", { name: CHART }).getByTestId("impersonations-day-bar")).toHaveCount(30)
 
   // Another organization's events are refused, by name, in words.
-  await page.getByLabel("Organization").fill("Globex")
+  await page.getByLabel("Organization", { exact: true }).fill("Globex")
   await page.getByRole("button", { name: "Filter" }).click()
   await expect(page.getByRole("alert").filter({ hasText: "organizations you administer" })).toHaveText(
     "You can only see the audit events of organizations you administer",
