@@ -46,6 +46,8 @@ const config: NextConfig = {
     return [
       { source: "/:path*", headers: everywhere },
       { source: "/api/:path*", headers: api },
+      // The ticket is in this page's URL: not even same-origin requests may carry it as a referrer.
+      { source: "/impersonate", headers: [{ key: "Referrer-Policy", value: "no-referrer" }] },
     ]
   },
   reactStrictMode: true,

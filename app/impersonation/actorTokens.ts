@@ -245,9 +245,17 @@ function revokeRefusal(token: Pick<ActorToken, "status" | "expiresAt">, now: Dat
  * Revokes a pending token: by the admin who created it, or by a SUPERADMIN. Others learn
  * nothing about it (the same answer as for a missing id). Audited ACTOR_TOKEN_REVOKED.
  */
-export async function revokeActorTokenAs(viewerId: number, id: number, now = new Date()) {
+/** Actor tokens are an admin's tool: a session that is itself an impersonation may not touch them. */
+export function refuseWhileImpersonating(holder: SessionHolder): void {
+  if (holder.impersonationId !== null) {
+    throw new ImpersonationRefusedError("ALREADY_IMPERSONATING", "Actor tokens are not available while impersonating")
+  }
+}
+
+export async function revokeActorTokenAs(holder: SessionHolder, id: number, now = new Date()) {
+  refuseWhileImpersonating(holder)
   const [viewer, token] = await Promise.all([
-    db.user.findUnique({ where: { id: viewerId }, ...userForPolicy }),
+    db.user.findUnique({ where: { id: holder.userId }, ...userForPolicy }),
     db.actorToken.findUnique({ where: { id } }),
   ])
   if (!viewer) throw new AuthenticationError("Your account no longer exists")

@@ -10,9 +10,13 @@ export const userId = z
   .positive("User ID must be a positive number")
   .max(2_147_483_647, "User ID is too large")
 
+// zod's trim() keeps zero-width and other invisible characters: a reason must have a visible one.
+const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u
+
 export const reason = safeText({ message: "Give a reason for the impersonation" })
   .trim()
   .min(1, "Give a reason for the impersonation")
+  .refine((value) => VISIBLE.test(value), "Give a reason for the impersonation")
   .max(REASON_MAX_LENGTH, `The reason must be at most ${REASON_MAX_LENGTH} characters`)
 
 export const TICKET_URL_MAX_LENGTH = 2000

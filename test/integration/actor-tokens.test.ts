@@ -674,6 +674,20 @@ describe("the RPC mutations behind the console dialog and the ticket page", () =
   })
 })
 
+describe("while impersonating", () => {
+  it("a session that is an impersonation cannot revoke tokens, by RPC or API, even its subject's own", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const superadmin = await createUser({ label: "superadmin", role: "SUPERADMIN" })
+    const created = await createToken(await signIn(support), await createUser({ label: "target" }))
+    const acting = await signIn(superadmin)
+    expect((await acting.rpc("impersonateUser", { userId: support.id, reason: "Checking tokens" })).error).toBeNull()
+    const byRpc = await acting.rpc("revokeActorToken", { id: created.id })
+    expect(byRpc.error).toMatchObject({ code: "ALREADY_IMPERSONATING", statusCode: 403 })
+    expectRefused(await revoke(acting, created.id), 403, "ALREADY_IMPERSONATING")
+    expect(await tokenRow(created.id)).toMatchObject({ status: "PENDING", revokedById: null })
+  })
+})
+
 describe("the token stays out of the logs", () => {
   it("logs refusals at info with their code, never the token", async () => {
     const support = await createUser({ label: "support", role: "SUPPORT" })

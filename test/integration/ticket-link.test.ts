@@ -63,4 +63,14 @@ describe("ticket link", () => {
     expect(res.error!.message).toMatch(/ticket link/i)
     expect(await rowCounts()).toEqual(before)
   })
+
+  it("a reason made only of invisible characters is no reason: refused, nothing changed", async () => {
+    const { browser } = await signedInSupport()
+    const target = await createUser({ label: "ticket-invisible" })
+    const before = await rowCounts()
+    const res = await browser.rpc("impersonateUser", { userId: target.id, reason: "  \u200b\u2060\ufeff " })
+    expect(res.error).toMatchObject({ name: "InputValidationError", statusCode: 400 })
+    expect(res.error!.message).toContain("Give a reason for the impersonation")
+    expect(await rowCounts()).toEqual(before)
+  })
 })

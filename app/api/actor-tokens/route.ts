@@ -1,5 +1,4 @@
-import { ImpersonationRefusedError } from "app/core/errors"
-import { actorTokenUrl, createActorTokenFor, linkOrigin, listActorTokensOf } from "app/impersonation/actorTokens"
+import { actorTokenUrl, createActorTokenFor, linkOrigin, listActorTokensOf, refuseWhileImpersonating } from "app/impersonation/actorTokens"
 import { ActorTokenListStatus, CreateActorTokenInput } from "app/impersonation/schemas"
 import { apiJson, apiRoute, parseInput, requireHolder } from "./http"
 
@@ -20,9 +19,7 @@ export const POST = apiRoute({ body: "json" }, async ({ session, body }) => {
 /** GET /api/actor-tokens?status=pending|used|revoked|expired -> the admin's own tokens, newest first. */
 export const GET = apiRoute({ body: "none" }, async ({ request, session }) => {
   const holder = await requireHolder(session)
-  if (holder.impersonationId !== null) {
-    throw new ImpersonationRefusedError("ALREADY_IMPERSONATING", "Actor tokens are not available while impersonating")
-  }
+  refuseWhileImpersonating(holder)
   const status = parseInput(ActorTokenListStatus, new URL(request.url).searchParams.get("status") ?? undefined)
   const tokens = await listActorTokensOf(holder.userId, status)
   return apiJson(200, {

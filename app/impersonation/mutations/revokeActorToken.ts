@@ -7,5 +7,5 @@ import { RevokeActorTokenInput } from "../schemas"
 export default resolver.pipe(resolver.zod(RevokeActorTokenInput), resolver.authorize(), async ({ id }, ctx) => {
   const holder = await sessionHolder(ctx.session)
   if (!holder) throw new AuthenticationError("Sign in to revoke an impersonation link")
-  return revokeActorTokenAs(holder.userId, id)
+  return revokeActorTokenAs(holder, id)
 })

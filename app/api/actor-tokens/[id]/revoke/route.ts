@@ -1,5 +1,4 @@
 import { z } from "zod"
-import { ImpersonationRefusedError } from "app/core/errors"
 import { revokeActorTokenAs } from "app/impersonation/actorTokens"
 import { actorTokenId } from "app/impersonation/schemas"
 import { apiJson, apiRoute, parseInput, requireHolder } from "../../http"
@@ -20,10 +19,7 @@ export const POST = apiRoute<{ id: string }>(
   async ({ session, params }) => {
     const holder = await requireHolder(session)
     const { id } = parseInput(IdSegment, params)
-    if (holder.impersonationId !== null) {
-      throw new ImpersonationRefusedError("ALREADY_IMPERSONATING", "Actor tokens are not available while impersonating")
-    }
-    const revoked = await revokeActorTokenAs(holder.userId, id)
+    const revoked = await revokeActorTokenAs(holder, id)
     return apiJson(200, { ...revoked, revokedAt: revoked.revokedAt.toISOString() })
   },
 )
