@@ -18,7 +18,8 @@ import type { AuditFilter, AuditScope } from "app/audit/search"
 
 const embedded = process.argv.includes("--embedded")
 const size = Number(process.env.BENCH_SIZE ?? (embedded ? 100_000 : 1_000_000))
-if (!Number.isInteger(size) || size < 1000) throw new Error("BENCH_SIZE must be a whole number of at least 1000")
+if (!Number.isInteger(size) || size < 1000)
+  throw new Error("BENCH_SIZE must be a whole number of at least 1000")
 
 const ADMINS = 20
 const USERS = 2000
@@ -73,7 +74,9 @@ async function main() {
   }
   const { default: db, engine } = await import("db")
   const { describeEngine, closeEmbedded } = await import("db/engine")
-  console.log(`Audit log bench: ${size.toLocaleString("en")} events in a scratch ${describeEngine(engine)}`)
+  console.log(
+    `Audit log bench: ${size.toLocaleString("en")} events in a scratch ${describeEngine(engine)}`,
+  )
   try {
     await run(db)
   } finally {
@@ -107,8 +110,12 @@ async function seed(db: typeof import("db").default) {
     FROM generate_series(1, ${USERS}) AS i`)
   await db.$executeRawUnsafe(`
     INSERT INTO "Organization" ("name") SELECT 'Bench Org ' || i FROM generate_series(1, ${ORGANIZATIONS}) AS i`)
-  const firstAdmin = (await db.user.findUniqueOrThrow({ where: { email: "bench-admin-1@bench.example" } })).id
-  const firstUser = (await db.user.findUniqueOrThrow({ where: { email: "bench-user-1@bench.example" } })).id
+  const firstAdmin = (
+    await db.user.findUniqueOrThrow({ where: { email: "bench-admin-1@bench.example" } })
+  ).id
+  const firstUser = (
+    await db.user.findUniqueOrThrow({ where: { email: "bench-user-1@bench.example" } })
+  ).id
   const firstOrg = (await db.organization.findUniqueOrThrow({ where: { name: "Bench Org 1" } })).id
 
   // A year of events, oldest first (ids in time order, as the app writes them).
@@ -117,7 +124,9 @@ async function seed(db: typeof import("db").default) {
   const start = new Date(end - stepMs * size).toISOString().replace("T", " ").replace("Z", "")
   const chunk = embedded ? 10_000 : 50_000
   const bar = new SingleBar(
-    { format: "Seeding audit events |{bar}| {percentage}% | {value}/{total} | {duration_formatted}" },
+    {
+      format: "Seeding audit events |{bar}| {percentage}% | {value}/{total} | {duration_formatted}",
+    },
     Presets.shades_classic,
   )
   bar.start(size, 0)
@@ -161,12 +170,17 @@ async function run(db: typeof import("db").default) {
   const search = await import("app/audit/search")
   const { Prisma } = await import("db")
   const WHOLE: AuditScope = { wholePlatform: true }
-  const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10)
+  const daysAgo = (days: number) =>
+    new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10)
   const orgScope: AuditScope = { wholePlatform: false, organizationIds: [seeded.firstOrg + 7] }
   const adminEmail = (n: number) => `bench-admin-${n}@bench.example`
   // Each filter as the page receives it (URL parameters), resolved by the app's own code.
   const queries: Array<{ label: string; params: Record<string, string>; scope: AuditScope }> = [
-    { label: "action = IMPERSONATION_STARTED", params: { action: "IMPERSONATION_STARTED" }, scope: WHOLE },
+    {
+      label: "action = IMPERSONATION_STARTED",
+      params: { action: "IMPERSONATION_STARTED" },
+      scope: WHOLE,
+    },
     { label: "admin = one of 20", params: { admin: adminEmail(4) }, scope: WHOLE },
     { label: "org admin's scope (1 of 50 orgs)", params: {}, scope: orgScope },
     {
@@ -174,9 +188,18 @@ async function run(db: typeof import("db").default) {
       params: { admin: adminEmail(6), action: "SIGNED_IN", from: daysAgo(30) },
       scope: WHOLE,
     },
-    { label: "one week, six months ago", params: { from: daysAgo(190), to: daysAgo(184) }, scope: WHOLE },
+    {
+      label: "one week, six months ago",
+      params: { from: daysAgo(190), to: daysAgo(184) },
+      scope: WHOLE,
+    },
   ]
-  const cases: Array<{ label: string; params: Record<string, string>; filter: AuditFilter; scope: AuditScope }> = []
+  const cases: Array<{
+    label: string
+    params: Record<string, string>
+    filter: AuditFilter
+    scope: AuditScope
+  }> = []
   for (const { label, params, scope } of queries) {
     const parsed = search.parseAuditQuery(params)
     if (!parsed.ok) throw new Error(`${label}: ${parsed.messages.join("; ")}`)
@@ -185,40 +208,70 @@ async function run(db: typeof import("db").default) {
     cases.push({ label, params, filter: resolved.filter, scope })
   }
 
-  console.log(`\nDeep filtered page (${PAGE_SIZE} rows) through searchAuditEvents vs the same filter with OFFSET:`)
-  const results: Array<{ label: string; depth: number; keyset: Stats; offset: Stats; resolve: Stats }> = []
+  console.log(
+    `\nDeep filtered page (${PAGE_SIZE} rows) through searchAuditEvents vs the same filter with OFFSET:`,
+  )
+  const results: Array<{
+    label: string
+    depth: number
+    keyset: Stats
+    offset: Stats
+    resolve: Stats
+  }> = []
   for (const { label, params, filter, scope } of cases) {
     const where = search.auditConditions(filter, scope)
     // Counted once to pick a deep page; the app itself never counts.
     const counted = await db.$queryRaw<Array<{ matches: number }>>`
-      SELECT count(*)::int AS "matches" FROM "AuditEvent" e WHERE ${where.length ? Prisma.join(where, " AND ") : Prisma.sql`TRUE`}`
+      SELECT count(*)::int AS "matches" FROM "AuditEvent" e WHERE ${
+        where.length ? Prisma.join(where, " AND ") : Prisma.sql`TRUE`
+      }`
     const matches = counted[0]!.matches
     // The page 10,000 rows down (page 201), or halfway for a smaller result.
     const depth = Math.min(10_000, Math.floor(matches / 2 / PAGE_SIZE) * PAGE_SIZE)
-    const offsetQuery = search.auditEventsSql(filter, scope, { limit: PAGE_SIZE, offsetForComparison: depth })
+    const offsetQuery = search.auditEventsSql(filter, scope, {
+      limit: PAGE_SIZE,
+      offsetForComparison: depth,
+    })
     const [cursorRow] = await db.$queryRaw<Array<{ id: number }>>(
       search.auditEventsSql(filter, scope, { limit: 1, offsetForComparison: depth }),
     )
     if (!cursorRow) throw new Error(`${label}: no row at ${depth} of ${matches} matches`)
     const before = cursorRow.id + 1 // the deep page starts at this row
-    const keysetPage = await search.searchAuditEvents(filter, scope, { before, pageSize: PAGE_SIZE })
+    const keysetPage = await search.searchAuditEvents(filter, scope, {
+      before,
+      pageSize: PAGE_SIZE,
+    })
     const offsetPage = await db.$queryRaw<Array<{ id: number }>>(offsetQuery)
     if (keysetPage.events.map((row) => row.id).join() !== offsetPage.map((row) => row.id).join()) {
       throw new Error(`${label}: the keyset page and the OFFSET page differ`)
     }
-    const keyset = await time(KEYSET_RUNS, 20, () => search.searchAuditEvents(filter, scope, { before, pageSize: PAGE_SIZE }))
+    const keyset = await time(KEYSET_RUNS, 20, () =>
+      search.searchAuditEvents(filter, scope, { before, pageSize: PAGE_SIZE }),
+    )
     // Resolving the URL's filter (emails to ids, days to id bounds) comes before each page view.
-    const resolve = await time(KEYSET_RUNS / 3, 5, () => search.resolveAuditFilter(search.AuditQuery.parse(params), scope))
+    const resolve = await time(KEYSET_RUNS / 3, 5, () =>
+      search.resolveAuditFilter(search.AuditQuery.parse(params), scope),
+    )
     const offset = await time(OFFSET_RUNS, 3, () => db.$queryRaw(offsetQuery))
     results.push({ label, depth, keyset, offset, resolve })
     console.log(
-      `  ${label.padEnd(34)} ${matches.toLocaleString("en").padStart(9)} matches, page at row ${depth.toLocaleString("en").padStart(6)}: ` +
-        `keyset median ${ms(keyset.median)}, p95 ${ms(keyset.p95)} | OFFSET median ${ms(offset.median)}, p95 ${ms(offset.p95)} | ` +
-        `${(offset.median / keyset.median).toFixed(1)}x | resolving the filter: median ${ms(resolve.median)}`,
+      `  ${label.padEnd(34)} ${matches
+        .toLocaleString("en")
+        .padStart(9)} matches, page at row ${depth.toLocaleString("en").padStart(6)}: ` +
+        `keyset median ${ms(keyset.median)}, p95 ${ms(keyset.p95)} | OFFSET median ${ms(
+          offset.median,
+        )}, p95 ${ms(offset.p95)} | ` +
+        `${(offset.median / keyset.median).toFixed(1)}x | resolving the filter: median ${ms(
+          resolve.median,
+        )}`,
     )
   }
   const chart = await time(30, 3, () => search.impersonationsPerDay(WHOLE))
-  console.log(`  chart: impersonations per day, 30 days, one GROUP BY: median ${ms(chart.median)}, p95 ${ms(chart.p95)}`)
+  console.log(
+    `  chart: impersonations per day, 30 days, one GROUP BY: median ${ms(chart.median)}, p95 ${ms(
+      chart.p95,
+    )}`,
+  )
 
   // The CSV of every event, through the real route handler, as a signed-in SUPERADMIN.
   const { TestBrowser } = await import("test/helpers/browser")
@@ -232,17 +285,26 @@ async function run(db: typeof import("db").default) {
   const heapBaseline = process.memoryUsage().heapUsed
   let highWater = baseline
   const quarters: number[] = []
-  const sampler = setInterval(() => (highWater = Math.max(highWater, process.memoryUsage().rss)), 10)
+  const sampler = setInterval(
+    () => (highWater = Math.max(highWater, process.memoryUsage().rss)),
+    10,
+  )
   const exportStart = performance.now()
   const response = await GET(
-    new Request("http://localhost/admin/audit/export", { headers: { cookie: browser.cookieHeader() } }),
+    new Request("http://localhost/admin/audit/export", {
+      headers: { cookie: browser.cookieHeader() },
+    }),
   )
-  if (response.status !== 200) throw new Error(`export answered ${response.status}: ${await response.text()}`)
+  if (response.status !== 200)
+    throw new Error(`export answered ${response.status}: ${await response.text()}`)
   const reader = response.body!.getReader()
   let bytes = 0
   let lines = 0
   const bar = new SingleBar(
-    { format: "Streaming the CSV     |{bar}| {percentage}% | {value}/{total} rows | {duration_formatted}" },
+    {
+      format:
+        "Streaming the CSV     |{bar}| {percentage}% | {value}/{total} rows | {duration_formatted}",
+    },
     Presets.shades_classic,
   )
   bar.start(size, 0)
@@ -253,7 +315,8 @@ async function run(db: typeof import("db").default) {
     for (const byte of value) if (byte === 10) lines++
     highWater = Math.max(highWater, process.memoryUsage().rss)
     // The high-water mark at each quarter: flat after the first, if nothing accumulates.
-    while (quarters.length < 4 && lines - 1 >= ((quarters.length + 1) * size) / 4) quarters.push(highWater - baseline)
+    while (quarters.length < 4 && lines - 1 >= ((quarters.length + 1) * size) / 4)
+      quarters.push(highWater - baseline)
     bar.update(Math.max(0, lines - 1))
   }
   bar.stop()
@@ -273,22 +336,46 @@ async function run(db: typeof import("db").default) {
   const deepest = results.reduce((a, b) => (b.depth > a.depth ? b : a))
   const engineName = embedded ? "embedded PostgreSQL (PGlite)" : "PostgreSQL"
   console.log(`\nFigures (${size.toLocaleString("en")} events, ${engineName}):`)
-  console.log(`filtered page p95 (keyset, worst of ${results.length} filters: ${worst.label}): ${ms(worst.keyset.p95)} (target < 20 ms)`)
-  console.log(`filtered page median (keyset, worst: ${slowest.label}): ${ms(slowest.keyset.median)}`)
+  console.log(
+    `filtered page p95 (keyset, worst of ${results.length} filters: ${worst.label}): ${ms(
+      worst.keyset.p95,
+    )} (target < 20 ms)`,
+  )
+  console.log(
+    `filtered page median (keyset, worst: ${slowest.label}): ${ms(slowest.keyset.median)}`,
+  )
   const resolveWorst = results.reduce((a, b) => (b.resolve.p95 > a.resolve.p95 ? b : a))
-  console.log(`filter resolution p95 (emails, day bounds; worst: ${resolveWorst.label}): ${ms(resolveWorst.resolve.p95)}`)
+  console.log(
+    `filter resolution p95 (emails, day bounds; worst: ${resolveWorst.label}): ${ms(
+      resolveWorst.resolve.p95,
+    )}`,
+  )
   const deep = `${deepest.label}, page at row ${deepest.depth.toLocaleString("en")}`
   console.log(`deep page keyset p95 (${deep}): ${ms(deepest.keyset.p95)}`)
   console.log(`deep page OFFSET p95 (${deep}): ${ms(deepest.offset.p95)}`)
-  console.log(`deep page OFFSET / keyset, median ratio (${deep}): ${(deepest.offset.median / deepest.keyset.median).toFixed(1)}x`)
+  console.log(
+    `deep page OFFSET / keyset, median ratio (${deep}): ${(
+      deepest.offset.median / deepest.keyset.median
+    ).toFixed(1)}x`,
+  )
   console.log(`chart query p95 (impersonations per day, 30 days): ${ms(chart.p95)}`)
-  console.log(`CSV export memory growth (RSS high-water minus baseline): ${mb(growth)} (target < 100 MB)`)
-  console.log(`CSV export RSS high-water after 1/4, 2/4, 3/4, 4/4 of the rows: ${quarters.map(mb).join(", ")}`)
+  console.log(
+    `CSV export memory growth (RSS high-water minus baseline): ${mb(growth)} (target < 100 MB)`,
+  )
+  console.log(
+    `CSV export RSS high-water after 1/4, 2/4, 3/4, 4/4 of the rows: ${quarters
+      .map(mb)
+      .join(", ")}`,
+  )
   console.log(`CSV export heap retained after it ends (after GC): ${mb(retained)}`)
-  console.log(`CSV export streamed: ${rows.toLocaleString("en")} rows, ${mb(bytes)} (${bytes.toLocaleString("en")} bytes) in ${exportSeconds.toFixed(1)} s`)
+  console.log(
+    `CSV export streamed: ${rows.toLocaleString("en")} rows, ${mb(bytes)} (${bytes.toLocaleString(
+      "en",
+    )} bytes) in ${exportSeconds.toFixed(1)} s`,
+  )
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error)
+  console.error(error instanceof Error ? error.stack ?? error.message : error)
   process.exitCode = 1
 })

@@ -42,10 +42,22 @@ const REASONS = [
 ]
 
 const ADMIN_DEVICES: Record<string, { ip: string; userAgent: string }> = {
-  "support@example.com": { ip: "203.0.113.24", userAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0" },
-  "superadmin@example.com": { ip: "203.0.113.7", userAgent: "Mozilla/5.0 (Macintosh) Safari/605.1.15" },
-  "owner@acme.example": { ip: "198.51.100.40", userAgent: "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0" },
-  "admin@acme.example": { ip: "198.51.100.41", userAgent: "Mozilla/5.0 (Windows NT 10.0) Edge/131.0" },
+  "support@example.com": {
+    ip: "203.0.113.24",
+    userAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+  },
+  "superadmin@example.com": {
+    ip: "203.0.113.7",
+    userAgent: "Mozilla/5.0 (Macintosh) Safari/605.1.15",
+  },
+  "owner@acme.example": {
+    ip: "198.51.100.40",
+    userAgent: "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0",
+  },
+  "admin@acme.example": {
+    ip: "198.51.100.41",
+    userAgent: "Mozilla/5.0 (Windows NT 10.0) Edge/131.0",
+  },
 }
 
 /** A small deterministic generator (mulberry32), so every quickstart gets the same kind of month. */
@@ -80,13 +92,22 @@ type PlannedImpersonation = {
   endedById: number | null
 }
 
-type PlannedEvent = { at: Date; actorEmail: string; entry: AuditEntry; impersonation?: PlannedImpersonation }
+type PlannedEvent = {
+  at: Date
+  actorEmail: string
+  entry: AuditEntry
+  impersonation?: PlannedImpersonation
+}
 
 const MINUTE = 60_000
 const SLOT_MINUTES = 30 // one impersonation per half hour at most: never two live for one admin
 
 /** The month's events in time order; impersonation ids are filled in when the rows exist. */
-export function planDemoHistory(people: DemoPerson[], now: Date, ttlSeconds: number): PlannedEvent[] {
+export function planDemoHistory(
+  people: DemoPerson[],
+  now: Date,
+  ttlSeconds: number,
+): PlannedEvent[] {
   const random = randomGenerator(20261202)
   const byEmail = new Map(people.map((person) => [person.email, person]))
   const superadmin = byEmail.get("superadmin@example.com")
@@ -117,10 +138,15 @@ export function planDemoHistory(people: DemoPerson[], now: Date, ttlSeconds: num
     const count = weekend ? random.int(0, 2) : random.int(3, 9)
     // Office hours 08:00-18:00 UTC, in half-hour slots.
     const slots = Array.from({ length: 20 }, (_, i) => i)
-    const chosen = Array.from({ length: count }, () => slots.splice(random.int(0, slots.length - 1), 1)[0]!)
+    const chosen = Array.from(
+      { length: count },
+      () => slots.splice(random.int(0, slots.length - 1), 1)[0]!,
+    )
     const signedIn = new Set<string>()
     for (const slot of chosen.sort((a, b) => a - b)) {
-      const startedAt = new Date(dayStart + 8 * 60 * MINUTE + slot * SLOT_MINUTES * MINUTE + random.int(0, 8) * MINUTE)
+      const startedAt = new Date(
+        dayStart + 8 * 60 * MINUTE + slot * SLOT_MINUTES * MINUTE + random.int(0, 8) * MINUTE,
+      )
       const longest = Math.min(ttlMs, (SLOT_MINUTES - 10) * MINUTE)
       if (startedAt.getTime() + SLOT_MINUTES * MINUTE > now.getTime()) continue // the past only
       const adminEmail = pickAdmin()
@@ -176,26 +202,41 @@ export function planDemoHistory(people: DemoPerson[], now: Date, ttlSeconds: num
         roll < 0.7
           ? "STOPPED"
           : roll < 0.85
-            ? canExpire ? "EXPIRED" : "STOPPED"
-            : roll < 0.93
-              ? "SIGNED_OUT"
-              : canBeEndedBySuperadmin ? "ENDED_BY_ADMIN" : "STOPPED"
+          ? canExpire
+            ? "EXPIRED"
+            : "STOPPED"
+          : roll < 0.93
+          ? "SIGNED_OUT"
+          : canBeEndedBySuperadmin
+          ? "ENDED_BY_ADMIN"
+          : "STOPPED"
       const expiresAt = new Date(startedAt.getTime() + ttlMs)
       const endedAt =
         endReason === "EXPIRED"
           ? expiresAt
-          : new Date(startedAt.getTime() + Math.min(random.int(2, 18) * MINUTE + random.int(0, 59) * 1000, ttlMs - 1000))
+          : new Date(
+              startedAt.getTime() +
+                Math.min(random.int(2, 18) * MINUTE + random.int(0, 59) * 1000, ttlMs - 1000),
+            )
       const impersonation: PlannedImpersonation = {
         actor,
         subject,
         grant,
         reason: random.pick(REASONS),
-        ticketUrl: random.next() < 0.6 ? `https://support.example.com/tickets/${random.int(40_000, 49_999)}` : null,
+        ticketUrl:
+          random.next() < 0.6
+            ? `https://support.example.com/tickets/${random.int(40_000, 49_999)}`
+            : null,
         startedAt,
         expiresAt,
         endedAt,
         endReason,
-        endedById: endReason === "EXPIRED" ? null : endReason === "ENDED_BY_ADMIN" ? superadmin!.id : actor.id,
+        endedById:
+          endReason === "EXPIRED"
+            ? null
+            : endReason === "ENDED_BY_ADMIN"
+            ? superadmin!.id
+            : actor.id,
       }
       const organizationId = grant.kind === "ORGANIZATION" ? grant.organizationId : null
       events.push({
@@ -272,7 +313,8 @@ export async function seedDemoAuditHistory(now = new Date()): Promise<DemoHistor
             data: {
               actorId: planned.actor.id,
               subjectId: planned.subject.id,
-              organizationId: planned.grant.kind === "ORGANIZATION" ? planned.grant.organizationId : null,
+              organizationId:
+                planned.grant.kind === "ORGANIZATION" ? planned.grant.organizationId : null,
               reason: planned.reason,
               ticketUrl: planned.ticketUrl,
               mode: "READ_ONLY",
@@ -287,10 +329,14 @@ export async function seedDemoAuditHistory(now = new Date()): Promise<DemoHistor
         }
         const device = ADMIN_DEVICES[event.actorEmail] ?? { ip: null, userAgent: null }
         const entry = { ...event.entry, impersonationId: planned ? ids.get(planned)! : null }
-        const meta = { ...device, requestId: null, cookieHeader: null, responseCookies: [], origin: null }
-        await runWithRequestMeta(meta, () =>
-          recordAuditEvent(tx, entry, event.at),
-        )
+        const meta = {
+          ...device,
+          requestId: null,
+          cookieHeader: null,
+          responseCookies: [],
+          origin: null,
+        }
+        await runWithRequestMeta(meta, () => recordAuditEvent(tx, entry, event.at))
       }
       return { impersonations: ids.size, events: plan.length }
     },
@@ -301,7 +347,8 @@ export async function seedDemoAuditHistory(now = new Date()): Promise<DemoHistor
   console.log(
     "skipped" in result
       ? `Demo audit history: ${result.skipped}.`
-      : `Demo audit history: ${result.impersonations} ended impersonations over the last ${DAYS} days, ${result.events} audit events.`,
+      : `Demo audit history: ${result.impersonations} ended impersonations over the last ` +
+          `${DAYS} days, ${result.events} audit events.`,
   )
   return result
 }

@@ -99,7 +99,8 @@ let running: Promise<FullWalkRecord> | null = null
 /** Walks the whole chain (one walk per process at a time) and records the result. */
 export function runFullWalk(options: ChainOptions = {}): Promise<FullWalkRecord> {
   running ??= (async () => {
-    const file = options.checkpointFile === undefined ? checkpointFilePath() : options.checkpointFile
+    const file =
+      options.checkpointFile === undefined ? checkpointFilePath() : options.checkpointFile
     const verdict = await verifyAuditChain(options)
     const record = recordFullWalk(verdict, "console", fullWalkFilePath(file))
     if (!record.ok) log.error({ auditChain: record }, "Audit chain broken")
@@ -121,7 +122,10 @@ export type AuditChainState = {
   fullWalkRunning: boolean
 }
 
-export async function auditChainState(options: ChainOptions = {}, now = new Date()): Promise<AuditChainState> {
+export async function auditChainState(
+  options: ChainOptions = {},
+  now = new Date(),
+): Promise<AuditChainState> {
   const client = options.client ?? db
   const file = options.checkpointFile === undefined ? checkpointFilePath() : options.checkpointFile
   const lastFullWalk = readLastFullWalk(fullWalkFilePath(file))
@@ -144,12 +148,19 @@ export async function auditChainState(options: ChainOptions = {}, now = new Date
     const problem =
       error instanceof AuditChainBrokenError
         ? error.message
-        : `the chain could not be verified (${error instanceof Error ? error.message : String(error)})`
-    if (!(error instanceof AuditChainBrokenError)) log.error({ err: error }, "Audit chain not verified")
+        : `the chain could not be verified (${
+            error instanceof Error ? error.message : String(error)
+          })`
+    if (!(error instanceof AuditChainBrokenError))
+      log.error({ err: error }, "Audit chain not verified")
     return { verifiedUpTo: null, broken: problem, ...state }
   }
   if (lastFullWalk && !lastFullWalk.ok) {
-    return { verifiedUpTo: null, broken: `${lastFullWalk.problem} (whole-chain walk of ${lastFullWalk.at})`, ...state }
+    return {
+      verifiedUpTo: null,
+      broken: `${lastFullWalk.problem} (whole-chain walk of ${lastFullWalk.at})`,
+      ...state,
+    }
   }
   if (!tail) return { verifiedUpTo: null, broken: null, ...state }
   const event = await client.auditEvent.findUnique({ where: { id: tail.id }, select: { at: true } })

@@ -99,7 +99,9 @@ async function* keysetBatches(
 ): AsyncGenerator<AuditRow[]> {
   let before: number | undefined
   for (;;) {
-    const rows = await db.$queryRaw<AuditRow[]>(auditEventsSql(filter, scope, { before, limit: batchSize }))
+    const rows = await db.$queryRaw<AuditRow[]>(
+      auditEventsSql(filter, scope, { before, limit: batchSize }),
+    )
     onBatch(rows.length)
     if (rows.length) yield rows
     if (rows.length < batchSize) return
@@ -111,10 +113,15 @@ async function* keysetBatches(
 export async function* auditExportBatches(
   filter: AuditFilter,
   scope: AuditScope,
-  { batchSize = EXPORT_BATCH_SIZE, engine = configuredEngine, onBatch = () => {} }: ExportOptions = {},
+  {
+    batchSize = EXPORT_BATCH_SIZE,
+    engine = configuredEngine,
+    onBatch = () => {},
+  }: ExportOptions = {},
 ): AsyncGenerator<AuditRow[]> {
   if (filter.matchesNothing) return
-  if (engine.kind === "postgres") yield* postgresCursorBatches(engine.url, filter, scope, batchSize, onBatch)
+  if (engine.kind === "postgres")
+    yield* postgresCursorBatches(engine.url, filter, scope, batchSize, onBatch)
   else yield* keysetBatches(filter, scope, batchSize, onBatch)
 }
 

@@ -1,7 +1,11 @@
 import { z } from "zod"
 import db, { Prisma } from "db"
 import { safeText } from "app/core/text"
-import { administeredOrganizationIds, seesWholePlatform, type PolicyUser } from "app/impersonation/policy"
+import {
+  administeredOrganizationIds,
+  seesWholePlatform,
+  type PolicyUser,
+} from "app/impersonation/policy"
 import { AuditAction } from "./schemas"
 
 /**
@@ -15,7 +19,9 @@ export const AUDIT_PAGE_SIZE = 50
 const MAX_INT4 = 2_147_483_647
 
 /** Which events a viewer may see: all of them, or those of the organizations they administer. */
-export type AuditScope = { wholePlatform: true } | { wholePlatform: false; organizationIds: number[] }
+export type AuditScope =
+  | { wholePlatform: true }
+  | { wholePlatform: false; organizationIds: number[] }
 
 export function auditScopeFor(admin: PolicyUser): AuditScope {
   if (seesWholePlatform(admin)) return { wholePlatform: true }
@@ -30,7 +36,8 @@ function optionalField<T extends z.ZodType>(schema: T) {
   return z.preprocess(blankToUndefined, schema.optional())
 }
 
-const isWholeNumber = (value: string) => /^\d{1,10}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_INT4
+const isWholeNumber = (value: string) =>
+  /^\d{1,10}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_INT4
 
 const userReference = (label: string) =>
   safeText({ error: `${label}: give it once, as an email address or a user id` })
@@ -51,7 +58,11 @@ const calendarDay = (label: string) =>
     .regex(/^\d{4}-\d{2}-\d{2}$/, `${label}: give a date as YYYY-MM-DD`)
     .refine((value) => {
       const date = new Date(`${value}T00:00:00Z`)
-      return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value) && value >= "1970-01-01"
+      return (
+        !Number.isNaN(date.getTime()) &&
+        date.toISOString().startsWith(value) &&
+        value >= "1970-01-01"
+      )
     }, `${label}: not a calendar date`)
 
 const cursor = (label: string) =>
@@ -139,7 +150,8 @@ export type ResolvedFilter =
   | { ok: true; filter: AuditFilter }
   | { ok: false; status: 403; message: string }
 
-export const OUT_OF_SCOPE_MESSAGE = "You can only see the audit events of organizations you administer"
+export const OUT_OF_SCOPE_MESSAGE =
+  "You can only see the audit events of organizations you administer"
 
 /**
  * Turns emails and organization names into ids, on the server. Whether an email exists is not
@@ -239,7 +251,8 @@ export function auditConditions(filter: AuditFilter, scope: AuditScope): Prisma.
   }
   if (filter.matchesNothing) conditions.push(Prisma.sql`FALSE`)
   if (filter.actorId !== undefined) conditions.push(Prisma.sql`e."actorId" = ${filter.actorId}`)
-  if (filter.subjectId !== undefined) conditions.push(Prisma.sql`e."subjectId" = ${filter.subjectId}`)
+  if (filter.subjectId !== undefined)
+    conditions.push(Prisma.sql`e."subjectId" = ${filter.subjectId}`)
   if (filter.organizationId !== undefined) {
     conditions.push(Prisma.sql`e."organizationId" = ${filter.organizationId}`)
   }
@@ -272,13 +285,21 @@ export type PageRequest = {
 }
 
 /** THE query: matching events with their people and organization, newest first by id. */
-export function auditEventsSql(filter: AuditFilter, scope: AuditScope, page: PageRequest = {}): Prisma.Sql {
+export function auditEventsSql(
+  filter: AuditFilter,
+  scope: AuditScope,
+  page: PageRequest = {},
+): Prisma.Sql {
   const conditions = auditConditions(filter, scope)
   if (page.before !== undefined) conditions.push(Prisma.sql`e."id" < ${page.before}`)
   if (page.after !== undefined) conditions.push(Prisma.sql`e."id" > ${page.after}`)
   const order = page.after !== undefined ? Prisma.sql`ASC` : Prisma.sql`DESC`
-  const limit = Prisma.sql`${page.limit !== undefined ? Prisma.sql`LIMIT ${page.limit}` : Prisma.empty} ${
-    page.offsetForComparison !== undefined ? Prisma.sql`OFFSET ${page.offsetForComparison}` : Prisma.empty
+  const limit = Prisma.sql`${
+    page.limit !== undefined ? Prisma.sql`LIMIT ${page.limit}` : Prisma.empty
+  } ${
+    page.offsetForComparison !== undefined
+      ? Prisma.sql`OFFSET ${page.offsetForComparison}`
+      : Prisma.empty
   }`
   // The page is chosen first, then joined: the planner cannot misjudge the join of 50 rows.
   return Prisma.sql`

@@ -31,7 +31,9 @@ async function tableRows(page: Page): Promise<Array<Record<string, string>>> {
 /** Every row of the current filter, following "Older" to the last page. */
 async function allPages(page: Page): Promise<Array<Record<string, string>>> {
   const rows = await tableRows(page)
-  const older = page.getByRole("navigation", { name: "Audit log pages" }).getByRole("link", { name: "Older" })
+  const older = page
+    .getByRole("navigation", { name: "Audit log pages" })
+    .getByRole("link", { name: "Older" })
   while ((await older.count()) > 0) {
     const url = page.url()
     await older.click()
@@ -49,12 +51,16 @@ async function downloadCsv(page: Page) {
   return csvObjects(fs.readFileSync((await download.path())!, "utf8"))
 }
 
-test("the audit log lists events, filters them, and downloads exactly the filtered rows", async ({ page }) => {
+test("the audit log lists events, filters them, and downloads exactly the filtered rows", async ({
+  page,
+}) => {
   await logIn(page, "superadmin@example.com")
   await page.goto("/admin")
   await page.getByRole("link", { name: "Audit log" }).click()
   await expect(page.getByRole("heading", { name: "Audit log", level: 1 })).toBeVisible()
-  await expect(page.getByTestId("audit-chain-status")).toHaveText(/^Verified up to event #\d+ at \d{4}-\d{2}-\d{2} /)
+  await expect(page.getByTestId("audit-chain-status")).toHaveText(
+    /^Verified up to event #\d+ at \d{4}-\d{2}-\d{2} /,
+  )
 
   // Unfiltered: a full first page of the demo history, newest first, and older pages.
   const unfiltered = await tableRows(page)
@@ -110,11 +116,16 @@ test("the chart draws one bar per day for the last 30 days", async ({ page }) =>
   const days = await bars.evaluateAll((rects) => rects.map((rect) => rect.getAttribute("data-day")))
   const today = new Date()
   const expected = Array.from({ length: 30 }, (_, i) =>
-    new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - 29 + i)).toISOString().slice(0, 10),
+    new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - 29 + i))
+      .toISOString()
+      .slice(0, 10),
   )
   expect(days).toEqual(expected)
   const drawn = await bars.evaluateAll((rects) =>
-    rects.map((rect) => ({ count: Number(rect.getAttribute("data-count")), height: Number(rect.getAttribute("height")) })),
+    rects.map((rect) => ({
+      count: Number(rect.getAttribute("data-count")),
+      height: Number(rect.getAttribute("height")),
+    })),
   )
   await page.getByText(/impersonations in the last 30 days/).click() // opens the daily counts
   const table = await page.locator("table.audit-daily tbody tr").allInnerTexts()
@@ -136,14 +147,16 @@ test("an organization admin sees only their organization's events", async ({ pag
   const { rows: csv } = await downloadCsv(page)
   expect(csv.map((row) => row.id)).toEqual(rows.map((row) => row.Event))
   expect(new Set(csv.map((row) => row.organization))).toEqual(new Set(["Acme"]))
-  await expect(page.getByRole("img", { name: CHART }).getByTestId("impersonations-day-bar")).toHaveCount(30)
+  await expect(
+    page.getByRole("img", { name: CHART }).getByTestId("impersonations-day-bar"),
+  ).toHaveCount(30)
 
   // Another organization's events are refused, by name, in words.
   await page.getByLabel("Organization", { exact: true }).fill("Globex")
   await page.getByRole("button", { name: "Filter" }).click()
-  await expect(page.getByRole("alert").filter({ hasText: "organizations you administer" })).toHaveText(
-    "You can only see the audit events of organizations you administer",
-  )
+  await expect(
+    page.getByRole("alert").filter({ hasText: "organizations you administer" }),
+  ).toHaveText("You can only see the audit events of organizations you administer")
   await expect(eventsTable(page)).toHaveCount(0)
   const csvResponse = await page.request.get("/admin/audit/export?organization=Globex")
   expect(csvResponse.status()).toBe(403)

@@ -42,10 +42,15 @@ export function parseCsv(text: string): string[][] {
 }
 
 /** Header row and records as objects keyed by the header's names. */
-export function csvObjects(text: string): { header: string[]; rows: Array<Record<string, string>> } {
+export function csvObjects(text: string): {
+  header: string[]
+  rows: Array<Record<string, string>>
+} {
   const [header = [], ...records] = parseCsv(text)
   return {
     header,
-    rows: records.map((record) => Object.fromEntries(header.map((name, i) => [name, record[i] ?? ""]))),
+    rows: records.map((record) =>
+      Object.fromEntries(header.map((name, i) => [name, record[i] ?? ""])),
+    ),
   }
 }

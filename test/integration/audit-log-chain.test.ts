@@ -4,7 +4,12 @@ import path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import db, { type Prisma } from "db"
 import { readLastCheckpoint } from "app/audit/chain"
-import { FULL_WALK_MAX_AGE_MS, auditChainState, fullWalkFilePath, runFullWalk } from "app/audit/chainState"
+import {
+  FULL_WALK_MAX_AGE_MS,
+  auditChainState,
+  fullWalkFilePath,
+  runFullWalk,
+} from "app/audit/chainState"
 import { recordAuditEvent } from "app/audit/log"
 
 /**
@@ -104,15 +109,23 @@ describe("audit chain state", () => {
   it("shows the checkpointed event rewritten, or gone, as broken", async () => {
     const checkpoint = readLastCheckpoint(checkpointFile)!
     const rewritten = await whileTampered(
-      (tx) => tx.$executeRaw`UPDATE "AuditEvent" SET "hash" = md5("hash") WHERE "id" = ${checkpoint.lastId}`.then(() => {}),
+      (tx) =>
+        tx.$executeRaw`UPDATE "AuditEvent" SET "hash" = md5("hash") WHERE "id" = ${checkpoint.lastId}`.then(
+          () => {},
+        ),
       (tx) => auditChainState({ client: tx, checkpointFile }),
     )
-    expect(rewritten.broken).toBe(`event #${checkpoint.lastId} of the checkpoint of ${checkpoint.at} is different`)
+    expect(rewritten.broken).toBe(
+      `event #${checkpoint.lastId} of the checkpoint of ${checkpoint.at} is different`,
+    )
     const gone = await whileTampered(
-      (tx) => tx.$executeRaw`DELETE FROM "AuditEvent" WHERE "id" >= ${checkpoint.lastId}`.then(() => {}),
+      (tx) =>
+        tx.$executeRaw`DELETE FROM "AuditEvent" WHERE "id" >= ${checkpoint.lastId}`.then(() => {}),
       (tx) => auditChainState({ client: tx, checkpointFile }),
     )
-    expect(gone.broken).toBe(`event #${checkpoint.lastId} of the checkpoint of ${checkpoint.at} is gone`)
+    expect(gone.broken).toBe(
+      `event #${checkpoint.lastId} of the checkpoint of ${checkpoint.at} is gone`,
+    )
   })
 
   it("an old event edited before the checkpoint: only the whole walk sees it, and then the page does", async () => {
@@ -122,15 +135,22 @@ describe("audit chain state", () => {
     fs.copyFileSync(checkpointFile, ownFile)
     const first = await db.auditEvent.findFirstOrThrow({ orderBy: { id: "asc" } })
     const [incremental, walk, after] = await whileTampered(
-      (tx) => tx.$executeRaw`UPDATE "AuditEvent" SET "ip" = '192.0.2.66' WHERE "id" = ${first.id}`.then(() => {}),
-      async (tx) => [
-        await auditChainState({ client: tx, checkpointFile: ownFile }),
-        await runFullWalk({ client: tx, checkpointFile: ownFile }),
-        await auditChainState({ client: tx, checkpointFile: ownFile }),
-      ] as const,
+      (tx) =>
+        tx.$executeRaw`UPDATE "AuditEvent" SET "ip" = '192.0.2.66' WHERE "id" = ${first.id}`.then(
+          () => {},
+        ),
+      async (tx) =>
+        [
+          await auditChainState({ client: tx, checkpointFile: ownFile }),
+          await runFullWalk({ client: tx, checkpointFile: ownFile }),
+          await auditChainState({ client: tx, checkpointFile: ownFile }),
+        ] as const,
     )
     expect(incremental.broken).toBeNull() // the tail since the checkpoint is intact
-    expect(walk).toMatchObject({ ok: false, problem: expect.stringMatching(new RegExp(`event #${first.id} does not match`)) })
+    expect(walk).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(new RegExp(`event #${first.id} does not match`)),
+    })
     expect(after.broken).toBe(`${walk.problem} (whole-chain walk of ${walk.at})`)
     expect(after.verifiedUpTo).toBeNull()
     // Recorded beside the checkpoints: the next view, and the next process, still see it.

@@ -67,7 +67,11 @@ function exportRequest(query: string, browser?: TestBrowser) {
 }
 
 async function expectedIds(where: Prisma.AuditEventWhereInput) {
-  const rows = await db.auditEvent.findMany({ where, orderBy: { id: "desc" }, select: { id: true } })
+  const rows = await db.auditEvent.findMany({
+    where,
+    orderBy: { id: "desc" },
+    select: { id: true },
+  })
   return rows.map((row) => String(row.id))
 }
 
@@ -83,7 +87,10 @@ beforeAll(async () => {
   otherOrg = await createOrganization("export-other")
   superadmin = await createUser({ label: "export-superadmin", role: "SUPERADMIN" })
   owner = await createUser({ label: "export-owner", organization: { id: org.id, role: "OWNER" } })
-  member = await createUser({ label: "export-member", organization: { id: org.id, role: "MEMBER" } })
+  member = await createUser({
+    label: "export-member",
+    organization: { id: org.id, role: "MEMBER" },
+  })
   plain = await createUser({ label: "export-plain" })
   bulkActor = await createUser({ label: "export-bulk", role: "SUPPORT" })
   const inOrg = (reason: string, action: AuditEntry["action"] = "IMPERSONATION_STARTED") => ({
@@ -122,10 +129,15 @@ afterEach(async () => {
 
 describe("Download CSV", () => {
   it("streams exactly the filtered rows, all pages, with a header", async () => {
-    const response = await exportRequest(`?organization=${encodeURIComponent(org.name)}&action=IMPERSONATION_STARTED`, browsers.superadmin)
+    const response = await exportRequest(
+      `?organization=${encodeURIComponent(org.name)}&action=IMPERSONATION_STARTED`,
+      browsers.superadmin,
+    )
     expect(response.status).toBe(200)
     expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8")
-    expect(response.headers.get("content-disposition")).toMatch(/^attachment; filename="audit-events-\d{4}-\d{2}-\d{2}\.csv"$/)
+    expect(response.headers.get("content-disposition")).toMatch(
+      /^attachment; filename="audit-events-\d{4}-\d{2}-\d{2}\.csv"$/,
+    )
     const { header, rows } = csvObjects(await response.text())
     expect(header).toEqual(HEADER)
     expect(CSV_COLUMNS.map(([name]) => name)).toEqual(HEADER)
@@ -146,7 +158,10 @@ describe("Download CSV", () => {
   })
 
   it("neutralizes spreadsheet formulas and keeps quotes, commas and line breaks", async () => {
-    const response = await exportRequest(`?organization=${org.id}&action=IMPERSONATION_STARTED`, browsers.superadmin)
+    const response = await exportRequest(
+      `?organization=${org.id}&action=IMPERSONATION_STARTED`,
+      browsers.superadmin,
+    )
     const { rows } = csvObjects(await response.text())
     const reasons = rows.map((row) => row.reason).reverse()
     expect(reasons).toEqual([
@@ -158,7 +173,8 @@ describe("Download CSV", () => {
       "'\uFF1DHYPERLINK(1)",
       'A reason with "quotes", commas\nand a line break',
     ])
-    for (const row of rows) expect(Object.values(row).every((cell) => !/^[=+\-@]/.test(cell))).toBe(true)
+    for (const row of rows)
+      expect(Object.values(row).every((cell) => !/^[=+\-@]/.test(cell))).toBe(true)
   })
 
   it("gives an organization admin their organization's rows only", async () => {
@@ -170,7 +186,10 @@ describe("Download CSV", () => {
   })
 
   it("gives a header and no rows when nothing matches", async () => {
-    const response = await exportRequest("?admin=nobody-here%40fixture.example", browsers.superadmin)
+    const response = await exportRequest(
+      "?admin=nobody-here%40fixture.example",
+      browsers.superadmin,
+    )
     expect(response.status).toBe(200)
     expect(await response.text()).toBe(`${HEADER.join(",")}\n`)
   })
@@ -226,10 +245,14 @@ describe("refusals", () => {
 describe("streaming", () => {
   it("delivers the first rows while later batches are still unread in the database", async () => {
     const batches: number[] = []
-    const stream = auditCsvStream({ actorId: bulkActor.id }, { wholePlatform: true }, {
-      batchSize: 100,
-      onBatch: (rows) => batches.push(rows),
-    })
+    const stream = auditCsvStream(
+      { actorId: bulkActor.id },
+      { wholePlatform: true },
+      {
+        batchSize: 100,
+        onBatch: (rows) => batches.push(rows),
+      },
+    )
     const reader = stream.getReader()
     const first = await reader.read()
     const text = new TextDecoder().decode(first.value)
@@ -239,13 +262,16 @@ describe("streaming", () => {
     expect(batches).toEqual([100]) // one read from the database; 11 batches still there
     if (engine.kind === "postgres") {
       // The server-side cursor is open, its transaction waiting for the next FETCH.
-      expect(await exportBackends()).toEqual([{ state: "idle in transaction", query: "FETCH 100 FROM audit_export" }])
+      expect(await exportBackends()).toEqual([
+        { state: "idle in transaction", query: "FETCH 100 FROM audit_export" },
+      ])
     }
     let total = rows.length
     for (;;) {
       const next = await reader.read()
       if (next.done) break
-      total += csvObjects(`${HEADER.join(",")}\n${new TextDecoder().decode(next.value)}`).rows.length
+      total += csvObjects(`${HEADER.join(",")}\n${new TextDecoder().decode(next.value)}`).rows
+        .length
     }
     expect(total).toBe(1200)
     // Twelve full batches, then (on PostgreSQL) one more FETCH finds the cursor's end.

@@ -30,7 +30,9 @@ describe("demo audit history", () => {
     expect(Math.min(...times)).toBeGreaterThanOrEqual(Date.now() - 31 * 86_400_000)
 
     // Every impersonation ended, started and ended once on record, between people the policy allows.
-    const ids = [...new Set(events.flatMap((event) => (event.impersonationId ? [event.impersonationId] : [])))]
+    const ids = [
+      ...new Set(events.flatMap((event) => (event.impersonationId ? [event.impersonationId] : []))),
+    ]
     const impersonations = await db.impersonation.findMany({
       where: { id: { in: ids } },
       include: { actor: userForPolicy, subject: userForPolicy },
@@ -45,18 +47,23 @@ describe("demo audit history", () => {
       expect(demoEmails.has(row.actor.email) && demoEmails.has(row.subject.email)).toBe(true)
       const decision = decideTarget(toPolicyUser(row.actor), toPolicyUser(row.subject))
       expect(decision.allowed).toBe(true)
-      const own = events.filter((event) => event.impersonationId === row.id).map((event) => event.action)
+      const own = events
+        .filter((event) => event.impersonationId === row.id)
+        .map((event) => event.action)
       expect(own).toEqual(["IMPERSONATION_STARTED", "IMPERSONATION_ENDED"])
     }
     // Organization admins have history of their own (their organization's scope is not empty).
     expect(impersonations.some((row) => row.organizationId !== null)).toBe(true)
     // No admin had two impersonations live at once (rule 3).
     const byActor = new Map<number, typeof impersonations>()
-    for (const row of impersonations) byActor.set(row.actorId, [...(byActor.get(row.actorId) ?? []), row])
+    for (const row of impersonations)
+      byActor.set(row.actorId, [...(byActor.get(row.actorId) ?? []), row])
     for (const rows of byActor.values()) {
       const sorted = rows.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime())
       for (let i = 1; i < sorted.length; i++) {
-        expect(sorted[i]!.startedAt.getTime()).toBeGreaterThanOrEqual(sorted[i - 1]!.endedAt!.getTime())
+        expect(sorted[i]!.startedAt.getTime()).toBeGreaterThanOrEqual(
+          sorted[i - 1]!.endedAt!.getTime(),
+        )
       }
     }
     // The chart has something to show, with quiet days too.
@@ -66,9 +73,15 @@ describe("demo audit history", () => {
     expect((await verifyAuditChain({ checkpointFile: null })).ok).toBe(true)
 
     // A second run finds the history and adds nothing.
-    const before = { events: await db.auditEvent.count(), impersonations: await db.impersonation.count() }
+    const before = {
+      events: await db.auditEvent.count(),
+      impersonations: await db.impersonation.count(),
+    }
     expect(await seedDemoAuditHistory()).toEqual({ skipped: "already seeded" })
     await seed()
-    expect({ events: await db.auditEvent.count(), impersonations: await db.impersonation.count() }).toEqual(before)
+    expect({
+      events: await db.auditEvent.count(),
+      impersonations: await db.impersonation.count(),
+    }).toEqual(before)
   })
 })

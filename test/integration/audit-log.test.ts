@@ -35,7 +35,10 @@ let memberB: { id: number; email: string }
 let plain: { id: number; email: string }
 const WHOLE_PLATFORM: AuditScope = { wholePlatform: true }
 
-async function record(entry: Omit<AuditEntry, "impersonationId" | "details"> & { details?: object }, at: Date) {
+async function record(
+  entry: Omit<AuditEntry, "impersonationId" | "details"> & { details?: object },
+  at: Date,
+) {
   return db.$transaction((tx) =>
     recordAuditEvent(tx, { impersonationId: null, details: {}, ...entry } as AuditEntry, at),
   )
@@ -59,7 +62,11 @@ async function allPages(filter: AuditFilter, scope: AuditScope, pageSize: number
 }
 
 async function expectedIds(where: Prisma.AuditEventWhereInput) {
-  const rows = await db.auditEvent.findMany({ where, orderBy: { id: "desc" }, select: { id: true } })
+  const rows = await db.auditEvent.findMany({
+    where,
+    orderBy: { id: "desc" },
+    select: { id: true },
+  })
   return rows.map((row) => row.id)
 }
 
@@ -73,10 +80,22 @@ beforeAll(async () => {
   orgA = await createOrganization("audit-a")
   orgB = await createOrganization("audit-b")
   support = await createUser({ label: "audit-support", role: "SUPPORT" })
-  ownerA = await createUser({ label: "audit-owner-a", organization: { id: orgA.id, role: "OWNER" } })
-  adminB = await createUser({ label: "audit-admin-b", organization: { id: orgB.id, role: "ADMIN" } })
-  memberA = await createUser({ label: "audit-member-a", organization: { id: orgA.id, role: "MEMBER" } })
-  memberB = await createUser({ label: "audit-member-b", organization: { id: orgB.id, role: "MEMBER" } })
+  ownerA = await createUser({
+    label: "audit-owner-a",
+    organization: { id: orgA.id, role: "OWNER" },
+  })
+  adminB = await createUser({
+    label: "audit-admin-b",
+    organization: { id: orgB.id, role: "ADMIN" },
+  })
+  memberA = await createUser({
+    label: "audit-member-a",
+    organization: { id: orgA.id, role: "MEMBER" },
+  })
+  memberB = await createUser({
+    label: "audit-member-b",
+    organization: { id: orgB.id, role: "MEMBER" },
+  })
   plain = await createUser({ label: "audit-plain" })
   // Organization A: 24 events every 8 hours from 2025-03-01; B: 12 every 12 hours; platform: 10.
   for (let i = 0; i < 24; i++) {
@@ -105,7 +124,9 @@ beforeAll(async () => {
   for (let i = 0; i < 10; i++) {
     await record(
       {
-        action: (["IMPERSONATION_STARTED", "IMPERSONATION_ENDED", "IMPERSONATION_REFUSED"] as const)[i % 3]!,
+        action: (
+          ["IMPERSONATION_STARTED", "IMPERSONATION_ENDED", "IMPERSONATION_REFUSED"] as const
+        )[i % 3]!,
         actorId: support.id,
         subjectId: plain.id,
         organizationId: null,
@@ -118,7 +139,11 @@ beforeAll(async () => {
 
 describe("filters", () => {
   const cases: Array<[string, () => Record<string, string>, () => Prisma.AuditEventWhereInput]> = [
-    ["admin by email, in any case", () => ({ admin: ownerA.email.toUpperCase() }), () => ({ actorId: ownerA.id })],
+    [
+      "admin by email, in any case",
+      () => ({ admin: ownerA.email.toUpperCase() }),
+      () => ({ actorId: ownerA.id }),
+    ],
     ["admin by id", () => ({ admin: String(adminB.id) }), () => ({ actorId: adminB.id })],
     ["user by email", () => ({ user: memberA.email }), () => ({ subjectId: memberA.id })],
     ["user by id", () => ({ user: String(plain.id) }), () => ({ subjectId: plain.id })],
@@ -127,8 +152,16 @@ describe("filters", () => {
       () => ({ action: "IMPERSONATION_REFUSED", admin: support.email }),
       () => ({ action: "IMPERSONATION_REFUSED", actorId: support.id }),
     ],
-    ["organization by name", () => ({ organization: orgB.name }), () => ({ organizationId: orgB.id })],
-    ["organization by id", () => ({ organization: String(orgA.id) }), () => ({ organizationId: orgA.id })],
+    [
+      "organization by name",
+      () => ({ organization: orgB.name }),
+      () => ({ organizationId: orgB.id }),
+    ],
+    [
+      "organization by id",
+      () => ({ organization: String(orgA.id) }),
+      () => ({ organizationId: orgA.id }),
+    ],
     [
       "date range, whole UTC days included",
       () => ({ organization: orgA.name, from: "2025-03-02", to: "2025-03-04" }),
@@ -162,16 +195,19 @@ describe("filters", () => {
     ],
   ]
 
-  it.each(cases)("%s: exactly the matching events, newest first, over every page", async (_, params, where) => {
-    const resolved = await resolve(params())
-    if (!resolved.ok) throw new Error(resolved.message)
-    const expected = await expectedIds(where())
-    const everything = await db.auditEvent.count()
-    expect(expected.length).toBeGreaterThan(0)
-    expect(expected.length).toBeLessThan(everything) // the filter narrows something
-    const pages = await allPages(resolved.filter, WHOLE_PLATFORM, 5)
-    expect(pages.flat().map((row) => row.id)).toEqual(expected)
-  })
+  it.each(cases)(
+    "%s: exactly the matching events, newest first, over every page",
+    async (_, params, where) => {
+      const resolved = await resolve(params())
+      if (!resolved.ok) throw new Error(resolved.message)
+      const expected = await expectedIds(where())
+      const everything = await db.auditEvent.count()
+      expect(expected.length).toBeGreaterThan(0)
+      expect(expected.length).toBeLessThan(everything) // the filter narrows something
+      const pages = await allPages(resolved.filter, WHOLE_PLATFORM, 5)
+      expect(pages.flat().map((row) => row.id)).toEqual(expected)
+    },
+  )
 
   it("shows the people, organization and details of each event", async () => {
     const resolved = await resolve({ admin: support.email, action: "IMPERSONATION_REFUSED" })
@@ -187,7 +223,12 @@ describe("filters", () => {
       refusalCode: "TARGET_OPTED_OUT",
       at: new Date(BASE + 80 * 3_600_000).toISOString(), // the last of the three refusals (i = 8)
     })
-    const [started] = (await searchAuditEvents({ organizationId: orgA.id, action: "IMPERSONATION_STARTED" }, WHOLE_PLATFORM)).events
+    const [started] = (
+      await searchAuditEvents(
+        { organizationId: orgA.id, action: "IMPERSONATION_STARTED" },
+        WHOLE_PLATFORM,
+      )
+    ).events
     expect(started).toMatchObject({ organizationName: orgA.name, reason: "A 22" })
   })
 
@@ -206,7 +247,9 @@ describe("filters", () => {
 describe("scope", () => {
   it("platform staff see every organization's events and the platform's", async () => {
     expect(await scopeOf(support.id)).toEqual({ wholePlatform: true })
-    const page = await searchAuditEvents({ actorId: support.id }, await scopeOf(support.id), { pageSize: 100 })
+    const page = await searchAuditEvents({ actorId: support.id }, await scopeOf(support.id), {
+      pageSize: 100,
+    })
     expect(page.events.map((row) => row.id)).toEqual(await expectedIds({ actorId: support.id }))
   })
 
@@ -278,7 +321,12 @@ describe("keyset paging", () => {
       page = await searchAuditEvents({}, scope, { after: page.newerThan, pageSize: 7 })
       newer.push(page.events)
     }
-    expect(newer.flat().map((row) => row.id).sort((a, b) => b - a)).toEqual(expected)
+    expect(
+      newer
+        .flat()
+        .map((row) => row.id)
+        .sort((a, b) => b - a),
+    ).toEqual(expected)
     expect(newer.at(-1)!.map((row) => row.id)).toEqual(expected.slice(0, newer.at(-1)!.length))
   })
 
@@ -291,7 +339,9 @@ describe("keyset paging", () => {
     )
     const second = await searchAuditEvents({}, scope, { before: first.olderThan!, pageSize: 5 })
     expect(second.events.map((row) => row.id)).not.toContain(added.id)
-    expect(Math.max(...second.events.map((row) => row.id))).toBeLessThan(Math.min(...first.events.map((row) => row.id)))
+    expect(Math.max(...second.events.map((row) => row.id))).toBeLessThan(
+      Math.min(...first.events.map((row) => row.id)),
+    )
     const top = await searchAuditEvents({}, scope, { pageSize: 5 })
     expect(top.events[0]!.id).toBe(added.id)
   })
@@ -314,10 +364,18 @@ describe("bad filters", () => {
     ["a date that does not exist", { from: "2026-02-30" }, /From: not a calendar date/],
     ["a date in another format", { to: "12/01/2026" }, /To: give a date as YYYY-MM-DD/],
     ["from after to", { from: "2026-03-02", to: "2026-03-01" }, /From must not be after To/],
-    ["an admin that is neither an email nor an id", { admin: "x' OR 1=1 --" }, /Admin: give an email address or a user id/],
+    [
+      "an admin that is neither an email nor an id",
+      { admin: "x' OR 1=1 --" },
+      /Admin: give an email address or a user id/,
+    ],
     ["a user id out of range", { user: "99999999999" }, /User: give an email address or a user id/],
     ["a NUL character", { organization: "Acme\u0000" }, /Organization: must not contain NUL/],
-    ["a repeated parameter", { action: ["IMPERSONATION_STARTED", "IMPERSONATION_ENDED"] }, /Action/],
+    [
+      "a repeated parameter",
+      { action: ["IMPERSONATION_STARTED", "IMPERSONATION_ENDED"] },
+      /Action/,
+    ],
     ["a cursor that is not an id", { before: "-1" }, /Older than: not an event id/],
     ["both cursors", { before: "10", after: "5" }, /either older or newer/],
   ]
@@ -330,8 +388,13 @@ describe("bad filters", () => {
   })
 
   it("reads repeated URL parameters as a refusal, blanks as no filter", () => {
-    expect(parseAuditQuery(new URLSearchParams("action=SIGNED_IN&action=SIGNED_OUT")).ok).toBe(false)
-    expect(parseAuditQuery(new URLSearchParams("admin=&user=%20&action=&from=&to="))).toEqual({ ok: true, query: {} })
+    expect(parseAuditQuery(new URLSearchParams("action=SIGNED_IN&action=SIGNED_OUT")).ok).toBe(
+      false,
+    )
+    expect(parseAuditQuery(new URLSearchParams("admin=&user=%20&action=&from=&to="))).toEqual({
+      ok: true,
+      query: {},
+    })
   })
 })
 
@@ -344,7 +407,10 @@ describe("impersonations per day", () => {
           where: {
             ...where,
             action: "IMPERSONATION_STARTED",
-            at: { gte: new Date(`${day}T00:00:00Z`), lt: new Date(new Date(`${day}T00:00:00Z`).getTime() + DAY) },
+            at: {
+              gte: new Date(`${day}T00:00:00Z`),
+              lt: new Date(new Date(`${day}T00:00:00Z`).getTime() + DAY),
+            },
           },
         }),
       })),
@@ -354,8 +420,24 @@ describe("impersonations per day", () => {
   it("counts an organization's starts per UTC day, 30 days with zeros, nothing outside", async () => {
     const scope = await scopeOf(ownerA.id)
     // Outside the window: 40 days before it ends, and after "now".
-    await record({ action: "IMPERSONATION_STARTED", actorId: ownerA.id, subjectId: memberA.id, organizationId: orgA.id }, new Date(BASE - 30 * DAY))
-    await record({ action: "IMPERSONATION_STARTED", actorId: ownerA.id, subjectId: memberA.id, organizationId: orgA.id }, new Date(BASE + 11 * DAY))
+    await record(
+      {
+        action: "IMPERSONATION_STARTED",
+        actorId: ownerA.id,
+        subjectId: memberA.id,
+        organizationId: orgA.id,
+      },
+      new Date(BASE - 30 * DAY),
+    )
+    await record(
+      {
+        action: "IMPERSONATION_STARTED",
+        actorId: ownerA.id,
+        subjectId: memberA.id,
+        organizationId: orgA.id,
+      },
+      new Date(BASE + 11 * DAY),
+    )
     const now = new Date(BASE + 10 * DAY + 5 * 3_600_000) // 2025-03-11 05:00 UTC
     const counts = await impersonationsPerDay(scope, now)
     expect(counts).toHaveLength(30)

@@ -25,12 +25,28 @@ function DayBar(props: BarShapeProps) {
 export function ImpersonationsChart({ data }: { data: DailyCount[] }) {
   return (
     <div role="img" aria-label={CHART_LABEL} className="audit-chart">
-      <BarChart width={760} height={220} data={data} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
+      <BarChart
+        width={760}
+        height={220}
+        data={data}
+        margin={{ top: 8, right: 8, bottom: 0, left: 0 }}
+      >
         <CartesianGrid vertical={false} stroke="#e5e7eb" />
-        <XAxis dataKey="day" tickFormatter={(day: string) => day.slice(5)} interval={4} fontSize={12} />
+        <XAxis
+          dataKey="day"
+          tickFormatter={(day: string) => day.slice(5)}
+          interval={4}
+          fontSize={12}
+        />
         <YAxis allowDecimals={false} width={32} fontSize={12} />
         <Tooltip />
-        <Bar dataKey="count" name="Impersonations" isAnimationActive={false} shape={DayBar} activeBar={DayBar} />
+        <Bar
+          dataKey="count"
+          name="Impersonations"
+          isAnimationActive={false}
+          shape={DayBar}
+          activeBar={DayBar}
+        />
       </BarChart>
     </div>
   )

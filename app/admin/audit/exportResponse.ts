@@ -20,7 +20,10 @@ function refusal(status: 400 | 401 | 403, message: string) {
  * The same access rules as the page: platform staff see everything, organization admins the
  * events of their organizations; nobody while impersonating.
  */
-export async function exportAuditCsv(request: Request, options: ExportOptions = {}): Promise<Response> {
+export async function exportAuditCsv(
+  request: Request,
+  options: ExportOptions = {},
+): Promise<Response> {
   // The guard may end an impersonation while reading the session: its audit gets this request's IP.
   return runWithRequestMeta(requestMetaFromHeaders(request.headers), async () => {
     const session = await getSession(request)

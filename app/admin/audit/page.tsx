@@ -104,19 +104,23 @@ function ChainStatus({ chain }: { chain: AuditChainState }) {
       <p className="hint">
         Whole-chain walk:{" "}
         {walk
-          ? `last ${walk.ok ? "passed" : "FAILED"} at ${formatTime(walk.at)} (${walk.events} events, run by ${
-              walk.source === "console" ? "the console" : "npm run audit:verify"
-            })`
+          ? `last ${walk.ok ? "passed" : "FAILED"} at ${formatTime(walk.at)} (${
+              walk.events
+            } events, run by ${walk.source === "console" ? "the console" : "npm run audit:verify"})`
           : "not run yet"}
-        {chain.fullWalkRunning || chain.fullWalkDue ? "; one is running in the background now" : ""}.
-        Each view checks the events since the last checkpoint; the whole chain is walked daily and
+        {chain.fullWalkRunning || chain.fullWalkDue ? "; one is running in the background now" : ""}
+        . Each view checks the events since the last checkpoint; the whole chain is walked daily and
         by <code>npm run audit:verify</code>.
       </p>
     </section>
   )
 }
 
-export default async function AuditLogPage({ searchParams }: { searchParams: Promise<SearchParams> }) {
+export default async function AuditLogPage({
+  searchParams,
+}: {
+  searchParams: Promise<SearchParams>
+}) {
   const { admin } = await requireAdminConsole()
   const scope = auditScopeFor(admin)
   const params = await searchParams
@@ -125,7 +129,10 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
   const problems = !parsed.ok ? parsed.messages : resolved && !resolved.ok ? [resolved.message] : []
   const [page, perDay, chain, organizations] = await Promise.all([
     parsed.ok && resolved?.ok
-      ? searchAuditEvents(resolved.filter, scope, { before: parsed.query.before, after: parsed.query.after })
+      ? searchAuditEvents(resolved.filter, scope, {
+          before: parsed.query.before,
+          after: parsed.query.after,
+        })
       : null,
     impersonationsPerDay(scope),
     auditChainState(),
@@ -133,7 +140,9 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
   ])
   if (chain.fullWalkDue && !chain.fullWalkRunning) {
     // After the response: a walk over a million rows must not hold up the page.
-    after(() => runFullWalk().catch((error: unknown) => log.error({ err: error }, "Audit chain walk failed")))
+    after(() =>
+      runFullWalk().catch((error: unknown) => log.error({ err: error }, "Audit chain walk failed")),
+    )
   }
   const filters = filterParams(params)
   const value = (name: (typeof FILTER_FIELDS)[number]) => {
@@ -158,9 +167,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
         <h2 id="audit-chart-heading">Impersonations per day</h2>
         <ImpersonationsChart data={perDay} />
         <details>
-          <summary>
-            {total} impersonations in the last 30 days (UTC): daily counts
-          </summary>
+          <summary>{total} impersonations in the last 30 days (UTC): daily counts</summary>
           <table className="audit-daily">
             <thead>
               <tr>
@@ -181,14 +188,29 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
       </section>
 
       <h2>Events</h2>
-      <form method="get" action="/admin/audit" aria-label="Filter audit events" className="audit-filters">
+      <form
+        method="get"
+        action="/admin/audit"
+        aria-label="Filter audit events"
+        className="audit-filters"
+      >
         <div className="field">
           <label htmlFor="audit-admin">Admin</label>
-          <input id="audit-admin" name="admin" defaultValue={value("admin")} placeholder="email or user id" />
+          <input
+            id="audit-admin"
+            name="admin"
+            defaultValue={value("admin")}
+            placeholder="email or user id"
+          />
         </div>
         <div className="field">
           <label htmlFor="audit-user">User</label>
-          <input id="audit-user" name="user" defaultValue={value("user")} placeholder="email or user id" />
+          <input
+            id="audit-user"
+            name="user"
+            defaultValue={value("user")}
+            placeholder="email or user id"
+          />
         </div>
         <div className="field">
           <label htmlFor="audit-action">Action</label>
@@ -278,7 +300,10 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
                       <td>
                         <Person email={event.subjectEmail} id={event.subjectId} />
                       </td>
-                      <td>{event.organizationName ?? (event.organizationId ? `#${event.organizationId}` : "—")}</td>
+                      <td>
+                        {event.organizationName ??
+                          (event.organizationId ? `#${event.organizationId}` : "—")}
+                      </td>
                       <td>{event.impersonationId ?? "—"}</td>
                       <td>
                         <EventDetails event={event} />
@@ -293,10 +318,14 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
           <nav aria-label="Audit log pages" className="audit-pager">
             {paged && <Link href={hrefWith("/admin/audit", filters)}>Newest</Link>}
             {page.newerThan !== null && (
-              <Link href={hrefWith("/admin/audit", filters, { after: String(page.newerThan) })}>Newer</Link>
+              <Link href={hrefWith("/admin/audit", filters, { after: String(page.newerThan) })}>
+                Newer
+              </Link>
             )}
             {page.olderThan !== null && (
-              <Link href={hrefWith("/admin/audit", filters, { before: String(page.olderThan) })}>Older</Link>
+              <Link href={hrefWith("/admin/audit", filters, { before: String(page.olderThan) })}>
+                Older
+              </Link>
             )}
           </nav>
         </>
