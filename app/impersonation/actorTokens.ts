@@ -307,14 +307,20 @@ export class TicketsThrottledError extends ImpersonationRefusedError {
   statusCode = 429
   constructor(remainingMs: number) {
     const minutes = Math.max(1, Math.ceil(remainingMs / 60_000))
-    super("THROTTLED", `Too many unknown links from this address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`)
+    super(
+      "THROTTLED",
+      `Too many unknown or used links from this address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+    )
   }
 }
 
 /**
- * Unknown tickets count against the client's address like failed sign-ins (the same limits and
- * table): a token cannot be guessed, but a flood of guesses would otherwise fill the audit log.
+ * Unknown tickets, and replays of used, expired or revoked ones, count against the client's
+ * address like failed sign-ins (the same limits and table): a token cannot be guessed, but a
+ * flood of guesses or replays would otherwise fill the audit log.
  */
+const DEAD_TICKET_CODES = new Set(["UNKNOWN", "USED", "EXPIRED", "REVOKED"])
+
 function unknownTicketKeys(): ThrottleKey[] {
   const { ip } = currentRequestMeta()
   if (!ip) return []
@@ -322,12 +328,6 @@ function unknownTicketKeys(): ThrottleKey[] {
   return [{ key: `ticket-ip:${ip}`, limits: { maxFailures: ipMaxFailures, windowMs, maxLockMs } }]
 }
 
-/**
- * Starts the impersonation a ticket stands for, in the browser behind `session`: the token is
- * claimed (PENDING -> USED, where not expired) inside the start's transaction, so of concurrent
- * redemptions one wins. Every refusal (the token's state, the browser, the off-switch, the
- * policy or quota at this moment) is audited ACTOR_TOKEN_REFUSED and changes nothing else.
- */
 /**
  * The start policy asked again for a token's admin and user (the ticket page and redemption):
  * the admin's right, the user's eligibility, the off-switch or the quota may have changed.
@@ -349,6 +349,12 @@ export async function decideTokenStart(
   })
 }
 
+/**
+ * Starts the impersonation a ticket stands for, in the browser behind `session`: the token is
+ * claimed (PENDING -> USED, where not expired) inside the start's transaction, so of concurrent
+ * redemptions one wins. Every refusal (the token's state, the browser, the off-switch, the
+ * policy or quota at this moment) is audited ACTOR_TOKEN_REFUSED and changes nothing else.
+ */
 export async function redeemActorTokenIn(session: SessionContext, ticket: string, now = new Date()): Promise<Redeemed> {
   const throttleKeys = unknownTicketKeys()
   const lockedMs = throttleKeys.length ? await loginLockRemainingMs(throttleKeys, now) : 0
@@ -369,7 +375,9 @@ export async function redeemActorTokenIn(session: SessionContext, ticket: string
   }
   const [token, holder] = await Promise.all([findActorTokenByTicket(ticket), sessionHolder(session)])
   const refuse = async (code: string, message: string): Promise<never> => {
-    if (!token && throttleKeys.length) await db.$transaction((tx) => recordLoginFailure(tx, throttleKeys, now))
+    if (DEAD_TICKET_CODES.has(code) && throttleKeys.length) {
+      await db.$transaction((tx) => recordLoginFailure(tx, throttleKeys, now))
+    }
     await recordRefusedStart({
       action: "ACTOR_TOKEN_REFUSED",
       code,

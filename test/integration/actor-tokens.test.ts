@@ -733,12 +733,33 @@ describe("a flood of unknown tickets", () => {
       const auditBefore = await db.auditEvent.count()
       // Locked: even a real ticket is refused from this address, and only the first refusal is audited.
       const locked = await callApi(new TestBrowser(), "POST", "/api/actor-tokens/redeem", { json: { token: created.token }, ...from })
-      expectRefused(locked, 429, "THROTTLED", /Too many unknown links from this address/)
+      expectRefused(locked, 429, "THROTTLED", /Too many unknown or used links from this address/)
       expectRefused(await callApi(new TestBrowser(), "POST", "/api/actor-tokens/redeem", { json: { token: guess() }, ...from }), 429, "THROTTLED")
       expect(await db.auditEvent.count()).toBe(auditBefore + 1)
       expect(await tokenRow(created.id)).toMatchObject({ status: "PENDING" })
       // Another address is not held by this one's lock.
       expect((await redeem(new TestBrowser(), created.token)).status).toBe(200)
+    } finally {
+      Object.assign(throttle, saved)
+    }
+  })
+
+  it("replays of a used ticket count too: a replay flood is refused and audited once per lock", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const created = await createToken(await signIn(support), await createUser({ label: "target" }))
+    expect((await redeem(new TestBrowser(), created.token)).status).toBe(200)
+    const throttle = serverConfig.loginThrottle
+    const saved = { ...throttle }
+    const ip = `10.${crypto.randomInt(256)}.${crypto.randomInt(256)}.${crypto.randomInt(1, 255)}`
+    const from = { headers: { [PEER_ADDRESS_HEADER]: peerAddressHeaderValue(ip) } }
+    const replay = () => callApi(new TestBrowser(), "POST", "/api/actor-tokens/redeem", { json: { token: created.token }, ...from })
+    try {
+      throttle.ipMaxFailures = 3
+      const auditBefore = await db.auditEvent.count()
+      for (let i = 0; i < 3; i++) expectRefused(await replay(), 410, "USED")
+      for (let i = 0; i < 5; i++) expectRefused(await replay(), 429, "THROTTLED")
+      // Three refusals, then one for the lock: eight replays, four audit rows.
+      expect(await db.auditEvent.count()).toBe(auditBefore + 4)
     } finally {
       Object.assign(throttle, saved)
     }
