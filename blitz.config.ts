@@ -57,6 +57,9 @@ const ServerEnv = z.object({
   AUDIT_CHECKPOINT_FILE: z.string().trim().optional(),
   AUDIT_CHECKPOINT_EVERY: wholeNumber(1, 100),
   AUDIT_CHECKPOINT_SECONDS: wholeNumber(1, 60),
+  AUDIT_EXPORT_MAX_CONCURRENT: wholeNumber(1, 2),
+  AUDIT_EXPORT_MAX_PER_USER: wholeNumber(1, 1),
+  AUDIT_EXPORT_TIME_LIMIT_SECONDS: wholeNumber(10, 10 * 60),
   APP_ORIGIN: z
     .string()
     .trim()
@@ -106,6 +109,11 @@ export type ServerConfig = {
     /** A checkpoint after this many events, and at most this many seconds after any event. */
     checkpointEvery: number
     checkpointSeconds: number
+    /** CSV exports running at once in this process, overall and per user (each holds a connection). */
+    exportMaxConcurrent: number
+    exportMaxPerUser: number
+    /** An export still running after this long is ended, so a slow reader cannot hold a slot forever. */
+    exportTimeLimitMs: number
   }
   http: {
     /** How many reverse proxies in front of the server append to X-Forwarded-For (0: none). */
@@ -155,6 +163,9 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       checkpointFile: parsed.data.AUDIT_CHECKPOINT_FILE || null,
       checkpointEvery: parsed.data.AUDIT_CHECKPOINT_EVERY,
       checkpointSeconds: parsed.data.AUDIT_CHECKPOINT_SECONDS,
+      exportMaxConcurrent: parsed.data.AUDIT_EXPORT_MAX_CONCURRENT,
+      exportMaxPerUser: parsed.data.AUDIT_EXPORT_MAX_PER_USER,
+      exportTimeLimitMs: parsed.data.AUDIT_EXPORT_TIME_LIMIT_SECONDS * 1000,
     },
     http: { trustProxy: parsed.data.TRUST_PROXY, appOrigin: parsed.data.APP_ORIGIN ?? null },
     logLevel: parsed.data.LOG_LEVEL,

@@ -2,6 +2,7 @@ import { stringify } from "csv-stringify/sync"
 import db, { engine as configuredEngine } from "db"
 import type { Engine } from "db/engine"
 import { log } from "app/core/log"
+import { serverConfig } from "app/core/serverConfig"
 import { auditEventsSql, type AuditFilter, type AuditRow, type AuditScope } from "./search"
 
 /**
@@ -26,6 +27,8 @@ export const CSV_COLUMNS = [
   ["reason", (row) => row.reason],
   ["ticket_url", (row) => row.ticketUrl],
   ["end_reason", (row) => row.endReason],
+  ["ended_by_id", (row) => row.endedById],
+  ["ended_by_email", (row) => row.endedByEmail],
   ["refusal_code", (row) => row.refusalCode],
   ["ip", (row) => row.ip],
   ["user_agent", (row) => row.userAgent],
@@ -49,6 +52,10 @@ export type ExportOptions = {
   engine?: Engine
   /** Called as each batch comes back from the database (tests watch how far ahead it reads). */
   onBatch?: (rows: number) => void
+  /** Called once when the stream has ended, failed, been cancelled or hit its time limit. */
+  onFinish?: () => void
+  /** How long one export may run in all (a slow reader included). */
+  timeLimitMs?: number
 }
 
 /**
@@ -128,35 +135,64 @@ export async function* auditExportBatches(
 /**
  * The CSV as a byte stream: a header, then one record per event. Pull-based: a batch is read
  * only when the client has taken the previous one, so a slow download holds one batch at most.
+ * `onFinish` runs once when the stream ends, fails, is cancelled or hits its time limit.
  */
 export function auditCsvStream(
   filter: AuditFilter,
   scope: AuditScope,
   options: ExportOptions = {},
 ): ReadableStream<Uint8Array> {
+  const { onFinish = () => {}, timeLimitMs = serverConfig.audit.exportTimeLimitMs } = options
   const batches = auditExportBatches(filter, scope, options)
   const encoder = new TextEncoder()
   let headerSent = false
+  let finished = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const finish = () => {
+    if (finished) return
+    finished = true
+    clearTimeout(timer)
+    onFinish()
+    // Closes the export's connection; queued behind a FETCH in flight, if any.
+    batches.return(undefined).catch((error: unknown) => {
+      log.error({ err: error }, "Audit CSV export could not close its database cursor")
+    })
+  }
   return new ReadableStream<Uint8Array>(
     {
+      start(controller) {
+        timer = setTimeout(() => {
+          if (finished) return
+          log.warn({ auditExport: { timeLimitMs } }, "Audit CSV export stopped at its time limit")
+          // An error, not a close: the client must not take a cut-off file for the whole log.
+          controller.error(new Error("The export took longer than its time limit"))
+          finish()
+        }, timeLimitMs)
+      },
       async pull(controller) {
         try {
           const next = await batches.next()
+          // Cancelled or timed out while the batch was being read: nobody to send it to.
+          if (finished) return
           if (next.done) {
             if (!headerSent) controller.enqueue(encoder.encode(csvRecords([], true)))
             controller.close()
+            finish()
             return
           }
           controller.enqueue(encoder.encode(csvRecords(next.value, !headerSent)))
           headerSent = true
         } catch (error) {
+          if (finished) return
           log.error({ err: error }, "Audit CSV export failed")
           controller.error(error)
-          await batches.return(undefined)
+          finish()
         }
       },
-      async cancel() {
-        await batches.return(undefined)
+      cancel() {
+        // The client went away (closed the tab, stopped the download): expected, not a fault.
+        if (!finished) log.info("Audit CSV export cancelled by the client")
+        finish()
       },
     },
     { highWaterMark: 0 },

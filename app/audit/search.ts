@@ -52,18 +52,22 @@ const organizationReference = safeText({ error: "Organization: give it once, as 
   .trim()
   .max(200, "Organization: too long for an organization name")
 
+const FIRST_DAY = "1970-01-01"
+const LAST_DAY = "9998-12-31"
+
 const calendarDay = (label: string) =>
   z
     .string({ error: `${label}: give one date` })
     .regex(/^\d{4}-\d{2}-\d{2}$/, `${label}: give a date as YYYY-MM-DD`)
     .refine((value) => {
       const date = new Date(`${value}T00:00:00Z`)
-      return (
-        !Number.isNaN(date.getTime()) &&
-        date.toISOString().startsWith(value) &&
-        value >= "1970-01-01"
-      )
+      return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value)
     }, `${label}: not a calendar date`)
+    // The day after the last one must still be a 4-digit year ("To" is searched as "before the next day").
+    .refine(
+      (value) => value >= FIRST_DAY && value <= LAST_DAY,
+      `${label}: give a date from ${FIRST_DAY} to ${LAST_DAY}`,
+    )
 
 const cursor = (label: string) =>
   z
@@ -154,6 +158,21 @@ export const OUT_OF_SCOPE_MESSAGE =
   "You can only see the audit events of organizations you administer"
 
 /**
+ * The organization of that name, letter case aside ("acme" finds "Acme"); the exact spelling
+ * wins when two names differ only by case, and an ambiguous name finds none.
+ */
+async function organizationNamed(name: string, client: Client): Promise<{ id: number } | null> {
+  const exact = await client.organization.findUnique({
+    where: { name },
+    select: { id: true },
+  })
+  if (exact) return exact
+  const matches = await client.$queryRaw<Array<{ id: number }>>`
+    SELECT "id" FROM "Organization" WHERE lower("name") = lower(${name}) LIMIT 2`
+  return matches.length === 1 ? matches[0]! : null
+}
+
+/**
  * Turns emails and organization names into ids, on the server. Whether an email exists is not
  * told apart from "no events": the audit log is no way to probe for accounts.
  */
@@ -177,7 +196,7 @@ export async function resolveAuditFilter(
     const reference = query.organization
     const organization = isWholeNumber(reference)
       ? { id: Number(reference) }
-      : await client.organization.findUnique({ where: { name: reference }, select: { id: true } })
+      : await organizationNamed(reference, client)
     filter.organizationId = organization?.id
     const visible =
       scope.wholePlatform ||
@@ -229,6 +248,9 @@ export type AuditRow = {
   ticketUrl: string | null
   endReason: string | null
   refusalCode: string | null
+  /** Who ended an impersonation (details.endedById), when someone did. */
+  endedById: number | null
+  endedByEmail: string | null
   ip: string | null
   userAgent: string | null
 }
@@ -284,6 +306,21 @@ export type PageRequest = {
   offsetForComparison?: number
 }
 
+/** details.endedById as an integer; null when absent (or not a number, which the app never writes). */
+const ENDED_BY_ID = Prisma.sql`CASE WHEN jsonb_typeof(e."details"->'endedById') = 'number'
+  THEN (e."details"->>'endedById')::int END`
+
+/**
+ * An event's IP or user agent is that of whoever made the request. When someone other than
+ * the actor did (platform staff pressing End on an organization admin's impersonation), a
+ * viewer who does not see the whole platform gets a blank: it is not their organization's machine.
+ */
+function requestOrigin(scope: AuditScope, column: Prisma.Sql): Prisma.Sql {
+  if (scope.wholePlatform) return Prisma.sql`e.${column}`
+  return Prisma.sql`CASE WHEN ${ENDED_BY_ID} IS DISTINCT FROM e."actorId" AND ${ENDED_BY_ID} IS NOT NULL
+    THEN NULL ELSE e.${column} END`
+}
+
 /** THE query: matching events with their people and organization, newest first by id. */
 export function auditEventsSql(
   filter: AuditFilter,
@@ -314,13 +351,16 @@ export function auditEventsSql(
       e."details"->>'ticketUrl' AS "ticketUrl",
       e."details"->>'endReason' AS "endReason",
       e."details"->>'code' AS "refusalCode",
-      e."ip", e."userAgent"
+      ender."id" AS "endedById", ender."email" AS "endedByEmail",
+      ${requestOrigin(scope, Prisma.sql`"ip"`)} AS "ip",
+      ${requestOrigin(scope, Prisma.sql`"userAgent"`)} AS "userAgent"
     FROM (
       SELECT * FROM "AuditEvent" e ${where(conditions)} ORDER BY e."id" ${order} ${limit}
     ) e
     LEFT JOIN "User" actor ON actor."id" = e."actorId"
     LEFT JOIN "User" subject ON subject."id" = e."subjectId"
     LEFT JOIN "Organization" org ON org."id" = e."organizationId"
+    LEFT JOIN "User" ender ON ender."id" = ${ENDED_BY_ID}
     ORDER BY e."id" ${order}`
 }
 

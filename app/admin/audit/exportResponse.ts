@@ -3,15 +3,19 @@ import { getSession } from "@blitzjs/auth"
 import type { Ctx } from "blitz"
 import { adminConsoleAccess } from "app/admin/access"
 import { auditCsvStream, type ExportOptions } from "app/audit/export"
+import { EXPORT_BUSY_MESSAGE, acquireExportSlot } from "app/audit/exportSlots"
 import { auditScopeFor, parseAuditQuery, resolveAuditFilter } from "app/audit/search"
 import { log } from "app/core/log"
 import { requestMetaFromHeaders, runWithRequestMeta } from "app/core/requestContext"
 import getCurrentUser from "app/users/queries/getCurrentUser"
 
-function refusal(status: 400 | 401 | 403, message: string) {
+function refusal(status: 400 | 401 | 403 | 429, message: string) {
   return new Response(`${message}\n`, {
     status,
-    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": "no-store",
+    },
   })
 }
 
@@ -36,9 +40,18 @@ export async function exportAuditCsv(
     const scope = auditScopeFor(access.admin)
     const resolved = await resolveAuditFilter(parsed.query, scope)
     if (!resolved.ok) return refusal(resolved.status, resolved.message)
+    const release = acquireExportSlot(user.id)
+    if (!release) {
+      log.info({ auditExport: { by: user.id } }, "Audit CSV export refused: too many at once")
+      return refusal(429, EXPORT_BUSY_MESSAGE)
+    }
     log.info({ auditExport: { by: user.id, filter: resolved.filter } }, "Audit CSV export")
     const day = new Date().toISOString().slice(0, 10)
-    return new Response(auditCsvStream(resolved.filter, scope, options), {
+    const onFinish = () => {
+      release()
+      options.onFinish?.()
+    }
+    return new Response(auditCsvStream(resolved.filter, scope, { ...options, onFinish }), {
       headers: {
         "content-type": "text/csv; charset=utf-8",
         "content-disposition": `attachment; filename="audit-events-${day}.csv"`,

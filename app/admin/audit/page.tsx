@@ -15,6 +15,7 @@ import {
 } from "app/audit/search"
 import { log } from "app/core/log"
 import { ImpersonationsChart } from "./ImpersonationsChart"
+import { chainStatusView, formatTime } from "./chainStatusView"
 
 type SearchParams = Record<string, string | string[] | undefined>
 
@@ -35,10 +36,6 @@ function hrefWith(base: string, params: URLSearchParams, extra: Record<string, s
   for (const [key, value] of Object.entries(extra)) all.set(key, value)
   const query = all.toString()
   return query ? `${base}?${query}` : base
-}
-
-function formatTime(iso: string) {
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
 }
 
 function isWebLink(value: string) {
@@ -79,38 +76,31 @@ function EventDetails({ event }: { event: AuditRow }) {
           <div>Ticket: {event.ticketUrl}</div>
         ))}
       {event.endReason && <div>End reason: {event.endReason}</div>}
+      {event.endedById !== null && (
+        <div>
+          Ended by <Person email={event.endedByEmail} id={event.endedById} />
+        </div>
+      )}
       {event.refusalCode && <div>Refused: {event.refusalCode}</div>}
     </>
   )
 }
 
-function ChainStatus({ chain }: { chain: AuditChainState }) {
-  const walk = chain.lastFullWalk
+function ChainStatus({ chain, wholePlatform }: { chain: AuditChainState; wholePlatform: boolean }) {
+  const view = chainStatusView(chain, wholePlatform)
   return (
     <section aria-labelledby="audit-chain-heading" className="audit-chain">
       <h2 id="audit-chain-heading">Audit chain</h2>
-      {chain.broken ? (
+      {view.broken ? (
         <p role="alert" className="audit-chain-broken" data-testid="audit-chain-status">
-          <strong>Audit chain BROKEN:</strong> {chain.broken}
-        </p>
-      ) : chain.verifiedUpTo ? (
-        <p data-testid="audit-chain-status">
-          Verified up to event #{chain.verifiedUpTo.id} at {formatTime(chain.verifiedUpTo.at)} (
-          {chain.verifiedUpTo.events} events).
+          <strong>{view.status}</strong>
         </p>
       ) : (
-        <p data-testid="audit-chain-status">No events yet.</p>
+        <p data-testid="audit-chain-status">{view.status}</p>
       )}
       <p className="hint">
-        Whole-chain walk:{" "}
-        {walk
-          ? `last ${walk.ok ? "passed" : "FAILED"} at ${formatTime(walk.at)} (${
-              walk.events
-            } events, run by ${walk.source === "console" ? "the console" : "npm run audit:verify"})`
-          : "not run yet"}
-        {chain.fullWalkRunning || chain.fullWalkDue ? "; one is running in the background now" : ""}
-        . Each view checks the events since the last checkpoint; the whole chain is walked daily and
-        by <code>npm run audit:verify</code>.
+        {view.walk} Each view checks the events since the last checkpoint; the whole chain is walked
+        daily and by <code>npm run audit:verify</code>.
       </p>
     </section>
   )
@@ -161,7 +151,7 @@ export default async function AuditLogPage({
         Times are UTC, newest first.
       </p>
 
-      <ChainStatus chain={chain} />
+      <ChainStatus chain={chain} wholePlatform={scope.wholePlatform} />
 
       <section aria-labelledby="audit-chart-heading">
         <h2 id="audit-chart-heading">Impersonations per day</h2>
