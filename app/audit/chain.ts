@@ -36,29 +36,34 @@ export function checkpointFilePath(): string | null {
 // Only the file's end is read; checkpoints from several instances may interleave.
 const TAIL_BYTES = 64 * 1024
 
-/** The checkpoint that reaches furthest among the file's last lines; null when there is none. */
-export function readLastCheckpoint(file: string): AuditCheckpoint | null {
+/** The JSON values on the last lines of a file (at most `bytes` of it); [] when it does not exist. */
+export function readJsonTail(file: string, bytes = TAIL_BYTES): unknown[] {
   let fd: number
   try {
     fd = fs.openSync(file, "r")
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return []
     throw error
   }
   try {
     const size = fs.fstatSync(fd).size
-    const length = Math.min(size, TAIL_BYTES)
+    const length = Math.min(size, bytes)
     const buffer = Buffer.alloc(length)
     fs.readSync(fd, buffer, 0, length, size - length)
-    let best: AuditCheckpoint | null = null
-    for (const line of buffer.toString("utf8").split("\n")) {
-      const parsed = AuditCheckpoint.safeParse(safeJson(line))
-      if (parsed.success && (!best || parsed.data.lastId > best.lastId)) best = parsed.data
-    }
-    return best
+    return buffer.toString("utf8").split("\n").map(safeJson)
   } finally {
     fs.closeSync(fd)
   }
+}
+
+/** The checkpoint that reaches furthest among the file's last lines; null when there is none. */
+export function readLastCheckpoint(file: string): AuditCheckpoint | null {
+  let best: AuditCheckpoint | null = null
+  for (const json of readJsonTail(file)) {
+    const parsed = AuditCheckpoint.safeParse(json)
+    if (parsed.success && (!best || parsed.data.lastId > best.lastId)) best = parsed.data
+  }
+  return best
 }
 
 function safeJson(line: string): unknown {

@@ -6,6 +6,7 @@ import { log } from "app/core/log"
 import {
   AuditChainBrokenError,
   checkpointFilePath,
+  readJsonTail,
   verifyAuditChain,
   writeAuditCheckpoint,
   type ChainVerdict,
@@ -48,28 +49,13 @@ const TAIL_BYTES = 16 * 1024
 
 /** The most recent whole-chain walk on record, or null. */
 export function readLastFullWalk(file: string | null): FullWalkRecord | null {
-  if (!file || !fs.existsSync(file)) return null
-  const fd = fs.openSync(file, "r")
-  try {
-    const size = fs.fstatSync(fd).size
-    const length = Math.min(size, TAIL_BYTES)
-    const buffer = Buffer.alloc(length)
-    fs.readSync(fd, buffer, 0, length, size - length)
-    let latest: FullWalkRecord | null = null
-    for (const line of buffer.toString("utf8").split("\n")) {
-      let json: unknown = null
-      try {
-        json = JSON.parse(line)
-      } catch {
-        continue // a partial first line of the tail
-      }
-      const parsed = FullWalkRecord.safeParse(json)
-      if (parsed.success && (!latest || parsed.data.at >= latest.at)) latest = parsed.data
-    }
-    return latest
-  } finally {
-    fs.closeSync(fd)
+  if (!file) return null
+  let latest: FullWalkRecord | null = null
+  for (const json of readJsonTail(file, TAIL_BYTES)) {
+    const parsed = FullWalkRecord.safeParse(json)
+    if (parsed.success && (!latest || parsed.data.at >= latest.at)) latest = parsed.data
   }
+  return latest
 }
 
 /** Appends a walk's result; returns it. */
