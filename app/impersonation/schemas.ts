@@ -16,7 +16,7 @@ const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u
 export const reason = safeText({ message: "Give a reason for the impersonation" })
   .trim()
   .min(1, "Give a reason for the impersonation")
-  .refine((value) => VISIBLE.test(value), "Give a reason for the impersonation")
+  .refine((value) => value === "" || VISIBLE.test(value), "Give a reason for the impersonation")
   .max(REASON_MAX_LENGTH, `The reason must be at most ${REASON_MAX_LENGTH} characters`)
 
 export const TICKET_URL_MAX_LENGTH = 2000
