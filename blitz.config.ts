@@ -72,6 +72,12 @@ const ServerEnv = z.object({
     .min(0, "must be 0 or more")
     .max(10, "must be at most 10")
     .default(0),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, "must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587")
+    .optional(),
+  MAIL_FROM: z.string().trim().min(3).max(200).regex(/^[^\r\n]+$/, "must be one line").default("Acme Support <no-reply@localhost>"),
+  MAIL_PREVIEW_DIR: z.string().trim().optional(),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       message: "must be one of fatal, error, warn, info, debug, trace, silent",
@@ -114,6 +120,13 @@ export type ServerConfig = {
     exportMaxPerUser: number
     /** An export still running after this long is ended, so a slow reader cannot hold a slot forever. */
     exportTimeLimitMs: number
+  }
+  mail: {
+    /** SMTP server to deliver through; null: messages are written to `previewDir` instead. */
+    smtpUrl: string | null
+    from: string
+    /** Where messages go without SMTP; null: `.data/mail-preview` (mailers/mailer.ts). */
+    previewDir: string | null
   }
   http: {
     /** How many reverse proxies in front of the server append to X-Forwarded-For (0: none). */
@@ -166,6 +179,11 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       exportMaxConcurrent: parsed.data.AUDIT_EXPORT_MAX_CONCURRENT,
       exportMaxPerUser: parsed.data.AUDIT_EXPORT_MAX_PER_USER,
       exportTimeLimitMs: parsed.data.AUDIT_EXPORT_TIME_LIMIT_SECONDS * 1000,
+    },
+    mail: {
+      smtpUrl: parsed.data.SMTP_URL ?? null,
+      from: parsed.data.MAIL_FROM,
+      previewDir: parsed.data.MAIL_PREVIEW_DIR || null,
     },
     http: { trustProxy: parsed.data.TRUST_PROXY, appOrigin: parsed.data.APP_ORIGIN ?? null },
     logLevel: parsed.data.LOG_LEVEL,
