@@ -1,4 +1,5 @@
 import { forbidden, redirect } from "next/navigation"
+import { cache } from "react"
 import db from "db"
 import { toPolicyUser, userForPolicy } from "app/impersonation/guard"
 import { isActiveImpersonator, type PolicyUser } from "app/impersonation/policy"
@@ -9,8 +10,11 @@ export type AdminConsoleAccess =
   | { allowed: true; admin: PolicyUser }
   | { allowed: false; message: string }
 
-/** The admin console is for platform staff and organization admins, never while impersonating. */
-export async function adminConsoleAccess(user: CurrentUser): Promise<AdminConsoleAccess> {
+/**
+ * The admin console is for platform staff and organization admins, never while impersonating.
+ * Cached per render: the root layout, the console layout and the page all ask.
+ */
+export const adminConsoleAccess = cache(async (user: CurrentUser): Promise<AdminConsoleAccess> => {
   if (user.impersonator) {
     return { allowed: false, message: "The admin console is not available while impersonating." }
   }
@@ -20,7 +24,7 @@ export async function adminConsoleAccess(user: CurrentUser): Promise<AdminConsol
     return { allowed: false, message: "You do not have access to the admin console." }
   }
   return { allowed: true, admin }
-}
+})
 
 /**
  * For admin console pages (server components): the signed-in admin, as the policy sees them

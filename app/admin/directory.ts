@@ -2,10 +2,9 @@ import { z } from "zod"
 import db, { Prisma } from "db"
 import { safeText } from "app/core/text"
 import {
-  administeredOrganizationIds,
+  consoleScope,
   decideTarget,
   isActiveImpersonator,
-  seesWholePlatform,
   type OrgRole,
   type PlatformRole,
   type PolicyUser,
@@ -69,11 +68,6 @@ export function containsPattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (character) => `\\${character}`)}%`
 }
 
-/** What the viewer's directory is limited to: everyone, or members of these organizations. */
-function visibleScope(viewer: PolicyUser): { all: true } | { all: false; organizationIds: number[] } {
-  if (seesWholePlatform(viewer)) return { all: true }
-  return { all: false, organizationIds: administeredOrganizationIds(viewer) }
-}
 
 type UserRow = {
   id: number
@@ -95,14 +89,14 @@ type ParsedQuery = z.output<typeof DirectoryQuery>
  */
 export function directoryPageSql(viewer: PolicyUser, query: ParsedQuery): Prisma.Sql | null {
   if (!isActiveImpersonator(viewer)) return null
-  const scope = visibleScope(viewer)
-  if (!scope.all && scope.organizationIds.length === 0) return null
+  const scope = consoleScope(viewer)
+  if (!scope.wholePlatform && scope.organizationIds.length === 0) return null
   const conditions: Prisma.Sql[] = []
   if (query.term !== "") {
     const pattern = containsPattern(query.term)
     conditions.push(Prisma.sql`(u."name" ILIKE ${pattern} OR u."email" ILIKE ${pattern})`)
   }
-  if (!scope.all) {
+  if (!scope.wholePlatform) {
     conditions.push(Prisma.sql`u."id" IN (SELECT m."userId" FROM "Membership" m
       WHERE m."organizationId" IN (${Prisma.join(scope.organizationIds)}))`)
   }
@@ -145,7 +139,7 @@ export async function searchDirectory(
   const query = DirectoryQuery.parse(rest)
   const sql = directoryPageSql(viewer, query)
   if (!sql) return { rows: [], previousCursor: null, nextCursor: null }
-  const scope = visibleScope(viewer)
+  const scope = consoleScope(viewer)
   const backwards = query.before !== undefined
   const fetched = await db.$queryRaw<UserRow[]>(sql)
   const more = fetched.length > query.pageSize
@@ -169,7 +163,7 @@ export async function searchDirectory(
       role: user.role,
       status: user.status,
       organizations: own
-        .filter((m) => scope.all || scope.organizationIds.includes(m.organizationId))
+        .filter((m) => scope.wholePlatform || scope.organizationIds.includes(m.organizationId))
         .map((m) => ({ id: m.organizationId, name: m.name, role: m.role })),
       eligibility: decision.allowed
         ? { allowed: true }

@@ -1,11 +1,7 @@
 import { z } from "zod"
 import db, { Prisma } from "db"
 import { safeText } from "app/core/text"
-import {
-  administeredOrganizationIds,
-  seesWholePlatform,
-  type PolicyUser,
-} from "app/impersonation/policy"
+import { consoleScope, type ConsoleScope } from "app/impersonation/policy"
 import { AuditAction } from "./schemas"
 
 /**
@@ -19,14 +15,8 @@ export const AUDIT_PAGE_SIZE = 50
 const MAX_INT4 = 2_147_483_647
 
 /** Which events a viewer may see: all of them, or those of the organizations they administer. */
-export type AuditScope =
-  | { wholePlatform: true }
-  | { wholePlatform: false; organizationIds: number[] }
-
-export function auditScopeFor(admin: PolicyUser): AuditScope {
-  if (seesWholePlatform(admin)) return { wholePlatform: true }
-  return { wholePlatform: false, organizationIds: administeredOrganizationIds(admin) }
-}
+export type AuditScope = ConsoleScope
+export const auditScopeFor = consoleScope
 
 // An empty form field is sent as `name=`: it means "no filter", not a bad value.
 const blankToUndefined = (value: unknown) =>

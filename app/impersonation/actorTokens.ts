@@ -7,7 +7,7 @@ import { firstRefusalOfLock, loginLockRemainingMs, recordLoginFailure, type Thro
 import { ImpersonationRefusedError } from "app/core/errors"
 import { currentRequestMeta } from "app/core/requestContext"
 import { serverConfig } from "app/core/serverConfig"
-import { toPolicyUser, userForPolicy } from "./guard"
+import { sessionHolder, toPolicyUser, userForPolicy, type SessionHolder } from "./guard"
 import {
   ACTOR_TOKEN_REFUSAL_MESSAGES,
   actorTokenExpiresAt,
@@ -56,16 +56,6 @@ export function linkOrigin(): string {
   const { origin } = currentRequestMeta()
   if (!origin) throw new LinkOriginUnknownError()
   return origin
-}
-
-export type SessionHolder = { userId: number; impersonationId: number | null }
-
-/** Who holds this session according to the server's row (never what a cookie claims); null: nobody. */
-export async function sessionHolder(session: SessionContext): Promise<SessionHolder | null> {
-  const handle = session.$handle
-  if (!session.userId || !handle) return null
-  const row = await db.session.findUnique({ where: { handle }, select: { userId: true, impersonationId: true } })
-  return row?.userId ? { userId: row.userId, impersonationId: row.impersonationId } : null
 }
 
 function organizationOf(grant: Grant): number | null {

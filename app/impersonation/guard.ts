@@ -207,6 +207,19 @@ export async function endImpersonation(
   return true
 }
 
+export type SessionHolder = { userId: number; impersonationId: number | null }
+
+/**
+ * Who holds this session according to the server's row (never what a cookie or token claims),
+ * and whether it is an impersonation; null: nobody. Resolvers that act as the admin start here.
+ */
+export async function sessionHolder(session: SessionContext): Promise<SessionHolder | null> {
+  const handle = session.$handle
+  if (!session.userId || !handle) return null
+  const row = await db.session.findUnique({ where: { handle }, select: { userId: true, impersonationId: true } })
+  return row?.userId ? { userId: row.userId, impersonationId: row.impersonationId } : null
+}
+
 /** The impersonation the server has on record for this session handle, if any. */
 export async function findSessionImpersonation(handle: string) {
   const session = await db.session.findUnique({

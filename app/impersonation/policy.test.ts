@@ -19,6 +19,7 @@ import {
   mayEndImpersonation,
   administeredOrganizationIds,
   seesWholePlatform,
+  consoleScope,
   monthStart,
   holdsImpersonationPermission,
   impersonationExpiresAt,
@@ -969,6 +970,8 @@ describe("console scope", () => {
     expect(seesWholePlatform(support())).toBe(true)
     expect(seesWholePlatform(superadmin())).toBe(true)
     expect(seesWholePlatform(user())).toBe(false)
+    expect(consoleScope(owner)).toEqual({ wholePlatform: false, organizationIds: [ORG_1, ORG_3] })
+    expect(consoleScope(support())).toEqual({ wholePlatform: true })
   })
 })
 

@@ -82,6 +82,19 @@ export function seesWholePlatform(user: PolicyUser): boolean {
   return user.role === "SUPPORT" || user.role === "SUPERADMIN"
 }
 
+/** What a console viewer's lists (directory, live impersonations, audit) are limited to. */
+export type ConsoleScope = { wholePlatform: true } | { wholePlatform: false; organizationIds: number[] }
+
+export function consoleScope(viewer: PolicyUser): ConsoleScope {
+  if (seesWholePlatform(viewer)) return { wholePlatform: true }
+  return { wholePlatform: false, organizationIds: administeredOrganizationIds(viewer) }
+}
+
+/** Whether the viewer may end impersonations started by other admins (End in the console). */
+export function endsAnyImpersonation(viewer: PolicyUser): boolean {
+  return viewer.role === "SUPERADMIN"
+}
+
 /** Whether the user holds any right to impersonate (platform staff or an org admin). */
 export function holdsImpersonationPermission(user: PolicyUser): boolean {
   return user.role !== "USER" || orgRolesWithPermission(user).length > 0
@@ -276,7 +289,7 @@ export const mayReturnToActor = isActiveImpersonator
  */
 export function mayEndImpersonation(viewer: PolicyUser, impersonation: { actorId: number }): boolean {
   if (!isActiveImpersonator(viewer)) return false
-  return viewer.role === "SUPERADMIN" || impersonation.actorId === viewer.id
+  return endsAnyImpersonation(viewer) || impersonation.actorId === viewer.id
 }
 
 /**

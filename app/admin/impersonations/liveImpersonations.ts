@@ -1,9 +1,8 @@
 import db, { type Prisma } from "db"
 import {
-  administeredOrganizationIds,
+  consoleScope,
   isActiveImpersonator,
   mayEndImpersonation,
-  seesWholePlatform,
   type PolicyUser,
 } from "app/impersonation/policy"
 
@@ -27,8 +26,9 @@ export type LiveImpersonation = {
 /** `mayViewImpersonation` from the policy, as a database filter; null: nothing at all. */
 function visibleTo(viewer: PolicyUser): Prisma.ImpersonationWhereInput | null {
   if (!isActiveImpersonator(viewer)) return null
-  if (seesWholePlatform(viewer)) return {}
-  const organizationIds = administeredOrganizationIds(viewer)
+  const scope = consoleScope(viewer)
+  if (scope.wholePlatform) return {}
+  const { organizationIds } = scope
   return {
     OR: [{ actorId: viewer.id }, ...(organizationIds.length ? [{ organizationId: { in: organizationIds } }] : [])],
   }

@@ -1,4 +1,5 @@
 import { requireAdminConsole } from "app/admin/access"
+import { endsAnyImpersonation } from "app/impersonation/policy"
 import { EndImpersonationButton } from "./EndImpersonationButton"
 import { LIVE_IMPERSONATIONS_SHOWN, listLiveImpersonations } from "./liveImpersonations"
 import { TimeLeft } from "./TimeLeft"
@@ -22,7 +23,7 @@ export default async function ActiveImpersonationsPage() {
     <section>
       <h1>Active impersonations</h1>
       <p className="hint">
-        {admin.role === "SUPERADMIN"
+        {endsAnyImpersonation(admin)
           ? "You can end any impersonation."
           : "You can end the impersonations you started."}{" "}
         An ended impersonation stops at the user&apos;s next request.

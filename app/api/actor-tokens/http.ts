@@ -7,7 +7,7 @@ import { log } from "app/core/log"
 import { requestMetaFromHeaders, runWithRequestMeta } from "app/core/requestContext"
 import { describeZodIssues } from "app/core/rpcRoute"
 import { CLEAR_SESSION_COOKIE, declaresTooLargeBody, readJsonBody, resolveRouteSession, sendWithSession, sessionProblem } from "app/core/sessionRoute"
-import { sessionHolder, type SessionHolder } from "app/impersonation/actorTokens"
+import { sessionHolder, type SessionHolder } from "app/impersonation/guard"
 
 /**
  * The actor-token JSON API's route plumbing (described in ./openapi.json): the same body

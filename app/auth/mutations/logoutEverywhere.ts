@@ -1,8 +1,8 @@
 import { resolver } from "@blitzjs/rpc"
 import { z } from "zod"
-import db from "db"
+import { AuthenticationError } from "blitz"
 import { ImpersonationRefusedError } from "app/core/errors"
-import { signOutEverywhere } from "app/impersonation/guard"
+import { sessionHolder, signOutEverywhere } from "app/impersonation/guard"
 import { recordSignOut } from "../audit"
 
 /** Signs the user out on every device, and ends every impersonation they started. */
@@ -10,18 +10,16 @@ export default resolver.pipe(
   resolver.zod(z.object({}).strict().nullish()),
   resolver.authorize(),
   async (_, ctx) => {
-    const row = await db.session.findUnique({
-      where: { handle: ctx.session.$handle! },
-      select: { impersonationId: true },
-    })
-    if (row?.impersonationId) {
+    const holder = await sessionHolder(ctx.session)
+    if (!holder) throw new AuthenticationError("Sign in to sign out everywhere")
+    if (holder.impersonationId !== null) {
       // Signing the user out of their own devices is theirs to decide, not support's.
       throw new ImpersonationRefusedError(
         "IMPERSONATION_REFUSED_ACTION",
         "Signing out everywhere is not allowed while impersonating",
       )
     }
-    const { userId } = ctx.session
+    const { userId } = holder
     const { sessions, actorTokens } = await signOutEverywhere(userId)
     await ctx.session.$revoke()
     await recordSignOut({ userId }, { everywhere: true, sessions, actorTokensRevoked: actorTokens })

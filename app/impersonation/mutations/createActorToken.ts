@@ -1,6 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { AuthenticationError } from "blitz"
-import { actorTokenUrl, createActorTokenFor, linkOrigin, sessionHolder } from "../actorTokens"
+import { actorTokenUrl, createActorTokenFor, linkOrigin } from "../actorTokens"
+import { sessionHolder } from "../guard"
 import { CreateActorTokenInput } from "../schemas"
 
 /** The console dialog's "Open in new tab": a single-use link that starts the impersonation where it is opened. */

@@ -2,7 +2,7 @@ import { resolver } from "@blitzjs/rpc"
 import { AuthenticationError, NotFoundError } from "blitz"
 import db from "db"
 import { ImpersonationRefusedError } from "app/core/errors"
-import { endImpersonation, toPolicyUser, userForPolicy } from "../guard"
+import { endImpersonation, sessionHolder, toPolicyUser, userForPolicy } from "../guard"
 import { END_REFUSAL_MESSAGES, decideEndImpersonation } from "../policy"
 import { EndImpersonationAsAdminInput } from "../schemas"
 
@@ -20,11 +20,8 @@ export default resolver.pipe(
   async ({ impersonationId }, ctx): Promise<EndAsAdminResult> => {
     const now = new Date()
     // Who is asking comes from the server's session row and a fresh user row, never public data.
-    const sessionRow = await db.session.findUnique({
-      where: { handle: ctx.session.$handle! },
-      select: { userId: true, impersonationId: true },
-    })
-    if (!sessionRow?.userId) throw new AuthenticationError("Sign in to end an impersonation")
+    const sessionRow = await sessionHolder(ctx.session)
+    if (!sessionRow) throw new AuthenticationError("Sign in to end an impersonation")
     const [viewer, impersonation] = await Promise.all([
       db.user.findUnique({ where: { id: sessionRow.userId }, ...userForPolicy }),
       db.impersonation.findUnique({

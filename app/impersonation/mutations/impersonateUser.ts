@@ -3,7 +3,7 @@ import { AuthenticationError } from "blitz"
 import db from "db"
 import { ImpersonationRefusedError } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
-import { toPolicyUser, userForPolicy } from "../guard"
+import { sessionHolder, toPolicyUser, userForPolicy } from "../guard"
 import { decideImpersonationStart } from "../policy"
 import { ImpersonateUserInput } from "../schemas"
 import { recordRefusedStart, startImpersonation, startsThisMonth } from "../start"
@@ -14,11 +14,8 @@ export default resolver.pipe(
   async (input, ctx) => {
     const now = new Date()
     // The actor is whoever the server's session row names, never what a token claims.
-    const sessionRow = await db.session.findUnique({
-      where: { handle: ctx.session.$handle! },
-      select: { userId: true, impersonationId: true },
-    })
-    if (!sessionRow?.userId) throw new AuthenticationError("Sign in to impersonate a user")
+    const sessionRow = await sessionHolder(ctx.session)
+    if (!sessionRow) throw new AuthenticationError("Sign in to impersonate a user")
     const [actor, target, usedThisMonth] = await Promise.all([
       db.user.findUnique({ where: { id: sessionRow.userId }, ...userForPolicy }),
       db.user.findUnique({

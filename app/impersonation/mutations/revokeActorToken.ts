@@ -1,6 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { AuthenticationError } from "blitz"
-import { revokeActorTokenAs, sessionHolder } from "../actorTokens"
+import { revokeActorTokenAs } from "../actorTokens"
+import { sessionHolder } from "../guard"
 import { RevokeActorTokenInput } from "../schemas"
 
 /** Kills a link that has not been used yet: its admin's, or any for a SUPERADMIN. */
