@@ -5,11 +5,10 @@ import db from "db"
 import { PEER_ADDRESS_HEADER, peerAddressHeaderValue } from "app/core/clientAddress"
 import { log } from "app/core/log"
 import { serverConfig } from "app/core/serverConfig"
-import type { StopResult } from "app/impersonation/mutations/stopImpersonating"
-import type { CurrentUser } from "app/users/queries/getCurrentUser"
 import { API_ORIGIN, OPENAPI_DOCUMENT, ROUTE_MODULES, callApi, type ApiResponse } from "test/helpers/actorTokenApi"
 import { COOKIE, TestBrowser } from "test/helpers/browser"
-import { PASSWORD, createOrganization, createUser, decodePublicDataCookie, rowCounts } from "test/helpers/fixtures"
+import { createOrganization, createUser, decodePublicDataCookie, rowCounts } from "test/helpers/fixtures"
+import { signIn, currentUser, stop } from "test/helpers/session"
 
 type Person = { id: number; email: string }
 type Created = { id: number; token: string; url: string; expiresAt: string }
@@ -34,12 +33,6 @@ afterEach(() => {
   Object.assign(settings, defaults)
 })
 
-async function signIn(user: Person) {
-  const browser = new TestBrowser()
-  await browser.login(user.email, PASSWORD)
-  return browser
-}
-
 async function createToken(browser: TestBrowser, target: Person, reason = "Ticket 77: invoices missing") {
   const res = await callApi<Created>(browser, "POST", "/api/actor-tokens", { json: { userId: target.id, reason } })
   expect(res.body.error).toBeUndefined()
@@ -53,18 +46,6 @@ function redeem(browser: TestBrowser, token: string) {
 
 function revoke(browser: TestBrowser, id: number | string) {
   return callApi<{ id: number; status: string; revokedAt: string }>(browser, "POST", `/api/actor-tokens/${id}/revoke`)
-}
-
-async function currentUser(browser: TestBrowser) {
-  const res = await browser.rpc<CurrentUser>("getCurrentUser")
-  expect(res.error).toBeNull()
-  return res.result
-}
-
-async function stop(browser: TestBrowser) {
-  const res = await browser.rpc<StopResult>("stopImpersonating", {})
-  expect(res.error).toBeNull()
-  return res.result!
 }
 
 function expectRefused(res: ApiResponse, status: number, code: string, message?: string | RegExp) {

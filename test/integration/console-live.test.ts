@@ -4,9 +4,9 @@ import { listLiveImpersonations } from "app/admin/impersonations/liveImpersonati
 import { toPolicyUser, userForPolicy } from "app/impersonation/guard"
 import type { EndAsAdminResult } from "app/impersonation/mutations/endImpersonationAsAdmin"
 import { END_REFUSAL_MESSAGES, mayViewImpersonation, type EndRefusalCode } from "app/impersonation/policy"
-import type { CurrentUser } from "app/users/queries/getCurrentUser"
 import { TestBrowser } from "test/helpers/browser"
-import { PASSWORD, createOrganization, createUser, rowCounts } from "test/helpers/fixtures"
+import { createOrganization, createUser, rowCounts } from "test/helpers/fixtures"
+import { signIn, currentUser } from "test/helpers/session"
 
 /**
  * Issue 6, item 4: Active impersonations in the admin console (who sees which row) and End
@@ -15,12 +15,6 @@ import { PASSWORD, createOrganization, createUser, rowCounts } from "test/helper
 
 type Person = { id: number; email: string }
 type Started = { impersonationId: number; expiresAt: Date }
-
-async function signIn(user: Person) {
-  const browser = new TestBrowser()
-  await browser.login(user.email, PASSWORD)
-  return browser
-}
 
 async function impersonate(browser: TestBrowser, target: Person, extra: { reason?: string; ticketUrl?: string } = {}) {
   const res = await browser.rpc<Started>("impersonateUser", { userId: target.id, reason: "console check", ...extra })
@@ -37,12 +31,6 @@ async function liveImpersonation(actor: Person, target: Person, extra?: { reason
 
 function endAsAdmin(browser: TestBrowser, impersonationId: unknown, headers?: Record<string, string>) {
   return browser.rpc<EndAsAdminResult>("endImpersonationAsAdmin", { impersonationId }, { headers })
-}
-
-async function currentUser(browser: TestBrowser) {
-  const res = await browser.rpc<CurrentUser>("getCurrentUser")
-  expect(res.error).toBeNull()
-  return res.result
 }
 
 async function policyUser(user: Person) {

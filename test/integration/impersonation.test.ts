@@ -3,8 +3,6 @@ import db from "db"
 import { verifyAuditChain } from "app/audit/log"
 import { isUniqueViolation } from "app/core/errors"
 import { RETURNED_SESSION_MAX_MS } from "app/impersonation/guard"
-import type { StopResult } from "app/impersonation/mutations/stopImpersonating"
-import type { CurrentUser } from "app/users/queries/getCurrentUser"
 import { COOKIE, TestBrowser } from "test/helpers/browser"
 import {
   PASSWORD,
@@ -14,6 +12,7 @@ import {
   decodePublicDataCookie,
   rowCounts,
 } from "test/helpers/fixtures"
+import { signIn, currentUser, stop } from "test/helpers/session"
 
 type Started = {
   impersonationId: number
@@ -29,28 +28,10 @@ const IMPERSONATION_FIELDS = [
   "impersonationExpiresAt",
 ]
 
-async function signIn(user: Person) {
-  const browser = new TestBrowser()
-  await browser.login(user.email, PASSWORD)
-  return browser
-}
-
 async function impersonate(browser: TestBrowser, target: Person, reason = "ticket #1") {
   const res = await browser.rpc<Started>("impersonateUser", { userId: target.id, reason })
   expect(res.error).toBeNull()
   expect(res.result?.subject.id).toBe(target.id)
-  return res.result!
-}
-
-async function currentUser(browser: TestBrowser) {
-  const res = await browser.rpc<CurrentUser>("getCurrentUser")
-  expect(res.error).toBeNull()
-  return res.result
-}
-
-async function stop(browser: TestBrowser) {
-  const res = await browser.rpc<StopResult>("stopImpersonating", {})
-  expect(res.error).toBeNull()
   return res.result!
 }
 

@@ -3,9 +3,9 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import db, { engine } from "db"
 import { serverConfig } from "app/core/serverConfig"
 import { REFUSAL_MESSAGES, monthStart } from "app/impersonation/policy"
-import type { CurrentUser } from "app/users/queries/getCurrentUser"
 import { TestBrowser } from "test/helpers/browser"
-import { PASSWORD, createUser, rowCounts } from "test/helpers/fixtures"
+import { createUser, rowCounts } from "test/helpers/fixtures"
+import { signIn, currentUser } from "test/helpers/session"
 
 /**
  * Issue 6, item 7, the impersonation side: the per-admin monthly quota
@@ -25,12 +25,6 @@ beforeAll(async () => {
   await db.$queryRaw`SELECT 1`
 })
 
-async function signIn(user: Person) {
-  const browser = new TestBrowser()
-  await browser.login(user.email, PASSWORD)
-  return browser
-}
-
 function start(browser: TestBrowser, target: Person, reason = "quota check") {
   return browser.rpc<Started>("impersonateUser", { userId: target.id, reason })
 }
@@ -40,12 +34,6 @@ async function startAndStop(browser: TestBrowser, target: Person) {
   expect(res.error).toBeNull()
   expect((await browser.rpc("stopImpersonating", {})).error).toBeNull()
   return res.result!.impersonationId
-}
-
-async function currentUser(browser: TestBrowser) {
-  const res = await browser.rpc<CurrentUser>("getCurrentUser")
-  expect(res.error).toBeNull()
-  return res.result
 }
 
 const quotaMessage = (limit: number) =>

@@ -4,14 +4,7 @@ import { MAX_RPC_BODY_BYTES } from "app/core/rpcRoute"
 import { REASON_MAX_LENGTH } from "app/impersonation/schemas"
 import { COOKIE, TestBrowser } from "test/helpers/browser"
 import { PASSWORD, createUser, rowCounts, uniqueTag } from "test/helpers/fixtures"
-
-type Person = { id: number; email: string }
-
-async function signIn(user: Person) {
-  const browser = new TestBrowser()
-  await browser.login(user.email, PASSWORD)
-  return browser
-}
+import { signIn } from "test/helpers/session"
 
 async function whoAmI(browser: TestBrowser) {
   const res = await browser.rpc<{ id: number; impersonator: { id: number } | null }>(

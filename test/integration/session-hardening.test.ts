@@ -3,10 +3,10 @@ import { beforeAll, describe, expect, it } from "vitest"
 import db from "db"
 import { HAND_BACK_WINDOW_MS } from "app/impersonation/policy"
 import type { StopResult } from "app/impersonation/mutations/stopImpersonating"
-import type { CurrentUser } from "app/users/queries/getCurrentUser"
 import { GET, HEAD } from "app/api/rpc/[[...blitz]]/route"
 import { COOKIE, TestBrowser } from "test/helpers/browser"
-import { PASSWORD, createOrganization, createUser } from "test/helpers/fixtures"
+import { createOrganization, createUser } from "test/helpers/fixtures"
+import { signIn, currentUser } from "test/helpers/session"
 
 /**
  * Regression tests for the security review of the core (issue 5, findings 1, 2, 3 and 9):
@@ -16,12 +16,6 @@ import { PASSWORD, createOrganization, createUser } from "test/helpers/fixtures"
 type Person = { id: number; email: string }
 const MINUTE = 60_000
 
-async function signIn(user: Person) {
-  const browser = new TestBrowser()
-  await browser.login(user.email, PASSWORD)
-  return browser
-}
-
 async function impersonate(browser: TestBrowser, target: Person) {
   const res = await browser.rpc<{ impersonationId: number }>("impersonateUser", {
     userId: target.id,
@@ -29,12 +23,6 @@ async function impersonate(browser: TestBrowser, target: Person) {
   })
   expect(res.error).toBeNull()
   return res.result!.impersonationId
-}
-
-async function currentUser(browser: TestBrowser) {
-  const res = await browser.rpc<CurrentUser>("getCurrentUser")
-  expect(res.error).toBeNull()
-  return res.result
 }
 
 async function handleOf(browser: TestBrowser) {
