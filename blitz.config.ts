@@ -9,6 +9,43 @@ export const cookiePrefix = "safe_imp"
 /** Blitz session lifetime for ordinary sign-ins. */
 export const sessionExpiryMinutes = 7 * 24 * 60
 
+/**
+ * Guard rails while impersonating (DESIGN.md rules 8 and 9), by RPC resolver name. Every other
+ * mutation is refused in read-only mode (IMPERSONATION_READ_ONLY) and allowed, audited, in
+ * read-write mode; a resolver added later is covered without code of its own.
+ */
+export const impersonationGuardRails = {
+  /** Refused in every mode (IMPERSONATION_REFUSED_ACTION), audited, nothing changed. */
+  refusedActions: [
+    "changePassword",
+    "changeEmail",
+    "deleteAccount",
+    "createApiKey",
+    "changeMemberRole",
+    // Starting another impersonation, by any way in.
+    "impersonateUser",
+    "createActorToken",
+    "redeemActorToken",
+  ],
+  /**
+   * Always allowed and not gated: ending the impersonation (its own audit event) and revealing
+   * a masked field (audited as SENSITIVE_FIELD_REVEALED).
+   */
+  alwaysAllowed: ["stopImpersonating", "logout", "revealSensitiveField"],
+} as const satisfies { refusedActions: readonly string[]; alwaysAllowed: readonly string[] }
+
+/**
+ * Sensitive fields, by Prisma model: masked in every query result while impersonating
+ * (db/index.ts), revealed one at a time by `revealSensitiveField` with a reason (audited).
+ * To add one: name the field here and give it a label; nothing else changes.
+ */
+export const sensitiveFields = {
+  "User.phone": { model: "User", field: "phone", label: "Phone number" },
+  "ApiKey.lastChars": { model: "ApiKey", field: "lastChars", label: "API key ending" },
+} as const satisfies Record<string, { model: string; field: string; label: string }>
+
+export type SensitiveFieldName = keyof typeof sensitiveFields
+
 const booleanFromEnv = z
   .enum(["true", "false", "1", "0"], { message: 'must be "true" or "false"' })
   .transform((value) => value === "true" || value === "1")

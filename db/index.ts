@@ -1,6 +1,8 @@
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils"
-import { PrismaClient } from "./generated/client"
+import { Prisma, PrismaClient } from "./generated/client"
 import { engineFromEnv, openEmbedded, type Engine } from "./engine"
+import { makeGuardRails, type DataModel } from "./guardRails"
+import { currentDbScope } from "./scope"
 
 export * from "./generated/client"
 
@@ -27,7 +29,52 @@ function adapterFor(engine: Engine): SqlDriverAdapterFactory {
 
 export const engine = engineFromEnv()
 
-const globalForDb = globalThis as unknown as { __prisma?: PrismaClient }
-const db = (globalForDb.__prisma ??= new PrismaClient({ adapter: adapterFor(engine) }))
+/**
+ * The app's one client: Prisma, plus the guard rails every query passes (db/guardRails.ts:
+ * masking and attribution while impersonating), plus the request's transaction: while the RPC
+ * route runs an impersonated mutation inside one (so that its audit event commits or rolls back
+ * with the change), every query of that request, from any module, goes to it.
+ */
+function createClient(): PrismaClient {
+  const base = new PrismaClient({ adapter: adapterFor(engine) })
+  const rails = makeGuardRails((base as unknown as { _runtimeDataModel: DataModel })._runtimeDataModel)
+  const extended = base.$extends({
+    name: "impersonation-guard-rails",
+    query: {
+      $allModels: {
+        async $allOperations({ model, operation, args, query }) {
+          const scope = currentDbScope()
+          const impersonation = scope?.impersonation ?? null
+          const written = rails.attribute(model, operation, args as Record<string, unknown>, impersonation?.actorId ?? null)
+          const result = await query(written as typeof args)
+          if (!impersonation || scope?.unmasked || !rails.masksModel(model)) return result
+          return rails.mask(model, result)
+        },
+      },
+    },
+  })
+  // Query extensions do not change any type: the extended client is used as a PrismaClient.
+  const client = extended as unknown as PrismaClient
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const tx = currentDbScope()?.transaction as Prisma.TransactionClient | null | undefined
+      if (!tx) return Reflect.get(target, property, receiver)
+      if (property === "$transaction") {
+        // Nested in the request's transaction: the callback runs in it, a batch runs in order.
+        return async (arg: unknown) => {
+          if (typeof arg === "function") return (arg as (t: Prisma.TransactionClient) => unknown)(tx)
+          const results = []
+          for (const item of arg as Promise<unknown>[]) results.push(await item)
+          return results
+        }
+      }
+      if (typeof property === "string" && property in tx) return (tx as unknown as Record<string, unknown>)[property]
+      return Reflect.get(target, property, receiver)
+    },
+  })
+}
+
+const globalForDb = globalThis as unknown as { __prisma?: PrismaClient; __prismaBase?: PrismaClient }
+const db = (globalForDb.__prisma ??= createClient())
 
 export default db

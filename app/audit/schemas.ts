@@ -12,5 +12,7 @@ export const AuditAction = z.enum([
   "ACTOR_TOKEN_REDEEMED",
   "ACTOR_TOKEN_REFUSED",
   "ACTOR_TOKEN_REVOKED",
+  "IMPERSONATED_MUTATION",
+  "SENSITIVE_FIELD_REVEALED",
 ])
 export type AuditAction = z.infer<typeof AuditAction>

@@ -1,5 +1,6 @@
 import type { Ctx } from "blitz"
 import superjson from "superjson"
+import { gateRpcCall } from "app/impersonation/callGate"
 import { log } from "./log"
 import { MAX_BODY_DEPTH, namesForbiddenKey, nestingDepth } from "./text"
 import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
@@ -39,6 +40,12 @@ export function rpcBodyProblem(body: unknown): string | null {
   return null
 }
 
+/** The parameters of a body that passed `rpcBodyProblem`, as the resolver will receive them. */
+function rpcParams(body: unknown): unknown {
+  const { params, meta } = body as { params: unknown; meta?: { params?: unknown } | null }
+  return superjson.deserialize({ json: params as never, meta: meta?.params as never })
+}
+
 function jsonError(status: number, name: string, message: string) {
   return Response.json({ result: null, error: { name, message, statusCode: status } }, { status })
 }
@@ -59,18 +66,23 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
     if (declaresTooLargeBody(request, MAX_RPC_BODY_BYTES)) {
       return jsonError(413, "PayloadTooLargeError", "The request body is too large")
     }
+    let params: unknown = null
     if (request.method === "POST") {
       const body = await readJsonBody(request, MAX_RPC_BODY_BYTES)
       if (!body.ok) return jsonError(body.problem.status, body.problem.name, body.problem.message)
       const problem = rpcBodyProblem(body.value)
       if (problem) return jsonError(400, "BadRequestError", problem)
+      params = rpcParams(body.value)
       // The stream is consumed: Blitz reads the same bytes from a copy.
       request = new Request(request, { body: body.text })
     }
     try {
       const session = await resolveRouteSession(request)
       // Blitz's withBlitzAuth passes only the session as well.
-      const response = await handler(request, segment, { session } as Ctx)
+      const call = () => handler(request, segment, { session } as Ctx)
+      // An impersonated session's calls pass the guard rails (rules 8 and 9) here, and only here.
+      const resolver = (await segment.params).blitz?.join("/") ?? ""
+      const response = await gateRpcCall({ handle: session.$handle, resolver, params, call })
       return sendWithSession(session, response)
     } catch (error) {
       const problem = sessionProblem(error)

@@ -28,6 +28,11 @@ import {
   actorTokenExpiresAt,
   decideActorTokenRedemption,
   mayRevokeActorToken,
+  decideStepUp,
+  decideImpersonatedCall,
+  maskValue,
+  CALL_REFUSAL_MESSAGES,
+  STEP_UP_WRONG_PASSWORD,
 } from "./policy"
 import {
   type EndRefusalCode,
@@ -323,6 +328,11 @@ function refusalScenarios(): RefusalScenario[] {
       name: "nested start from an org admin session",
       request: request(orgOwner, orgUser(ORG_1, "MEMBER"), { alreadyImpersonating: true }),
       code: "ALREADY_IMPERSONATING",
+    },
+    {
+      name: "read-write without the step-up password",
+      request: request(sup, user(), { mode: "READ_WRITE", stepUp: "MISSING" }),
+      code: "STEP_UP_REQUIRED",
     },
   ]
 }
@@ -1144,5 +1154,67 @@ describe("mayRevokeActorToken", () => {
     expect(mayRevokeActorToken(superadmin({ status: "DISABLED" }), token)).toBe(false)
     expect(mayRevokeActorToken(support(), token)).toBe(false)
     expect(mayRevokeActorToken(orgUser(ORG_1, "OWNER"), token)).toBe(false)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Rules 8 and 9: step-up, what an impersonated session may call, masking
+// ---------------------------------------------------------------------------------------------
+
+describe("step-up for read-write", () => {
+  it("read-only needs no password; read-write needs a verified one", () => {
+    expect(decideStepUp("READ_ONLY", "MISSING")).toEqual({ allowed: true })
+    expect(decideStepUp("READ_WRITE", "VERIFIED")).toEqual({ allowed: true })
+    const missing = decideStepUp("READ_WRITE", "MISSING")
+    const wrong = decideStepUp("READ_WRITE", "WRONG")
+    expect(missing).toMatchObject({ allowed: false, code: "STEP_UP_REQUIRED", message: REFUSAL_MESSAGES.STEP_UP_REQUIRED })
+    expect(wrong).toMatchObject({ allowed: false, code: "STEP_UP_REQUIRED", message: STEP_UP_WRONG_PASSWORD })
+  })
+
+  it("an impossible start is refused for what it is before any password is asked", () => {
+    const decision = decideImpersonationStart(request(support(), null, { mode: "READ_WRITE", stepUp: "WRONG" }))
+    expectRefused(decision, "TARGET_NOT_FOUND")
+  })
+
+  it("read-write with a verified password is allowed", () => {
+    expect(decideImpersonationStart(request(support(), user(), { mode: "READ_WRITE", stepUp: "VERIFIED" })).allowed).toBe(true)
+  })
+})
+
+describe("decideImpersonatedCall", () => {
+  const rails = { refusedActions: ["changePassword", "impersonateUser"], alwaysAllowed: ["stopImpersonating", "revealSensitiveField"] }
+  const call = (resolver: string, kind: "query" | "mutation", mode: "READ_ONLY" | "READ_WRITE") =>
+    decideImpersonatedCall({ resolver, kind, mode, rails })
+
+  it.each([
+    ["renameProject", "mutation", "READ_ONLY", "IMPERSONATION_READ_ONLY"],
+    ["aResolverAddedLater", "mutation", "READ_ONLY", "IMPERSONATION_READ_ONLY"],
+    ["changePassword", "mutation", "READ_ONLY", "IMPERSONATION_REFUSED_ACTION"],
+    ["changePassword", "mutation", "READ_WRITE", "IMPERSONATION_REFUSED_ACTION"],
+    ["impersonateUser", "mutation", "READ_WRITE", "IMPERSONATION_REFUSED_ACTION"],
+  ] as const)("%s (%s) in %s is refused with %s", (resolver, kind, mode, code) => {
+    expect(call(resolver, kind, mode)).toEqual({ allowed: false, code, message: CALL_REFUSAL_MESSAGES[code] })
+  })
+
+  it("read-write lets any other mutation run, gated (audited)", () => {
+    expect(call("renameProject", "mutation", "READ_WRITE")).toEqual({ allowed: true, gated: true })
+  })
+
+  it("queries and the always-allowed run ungated in either mode", () => {
+    expect(call("getProjects", "query", "READ_ONLY")).toEqual({ allowed: true, gated: false })
+    expect(call("stopImpersonating", "mutation", "READ_ONLY")).toEqual({ allowed: true, gated: false })
+    expect(call("revealSensitiveField", "mutation", "READ_ONLY")).toEqual({ allowed: true, gated: false })
+  })
+
+  it("the read-only message is the one the issue names", () => {
+    expect(CALL_REFUSAL_MESSAGES.IMPERSONATION_READ_ONLY).toBe("Read-only impersonation: this action is not allowed")
+  })
+})
+
+describe("maskValue", () => {
+  it("keeps the last four characters of a long value, nothing of a short one", () => {
+    expect(maskValue("+1 555 0100 1234")).toBe("•••• 1234")
+    expect(maskValue("a1b2")).toBe("••••")
+    expect(maskValue(null)).toBeNull()
   })
 })

@@ -40,6 +40,7 @@ export const REFUSAL_MESSAGES = {
     "You can only impersonate members whose role is lower than yours in every organization they belong to",
   TARGET_OPTED_OUT: "This user has turned off support access",
   QUOTA: "You have used your monthly quota",
+  STEP_UP_REQUIRED: "Enter your password to allow changes (read-write)",
 } as const
 
 export type RefusalCode = keyof typeof REFUSAL_MESSAGES
@@ -140,6 +141,31 @@ export type StartRequest = {
   enabled: boolean
   /** The admin's monthly quota and how much of it is used; absent: no quota. */
   quota?: { limit: number | null; usedThisMonth: number }
+  /** READ_ONLY unless the admin chose read-write (rule 8). */
+  mode?: ImpersonationMode
+  /**
+   * The step-up for read-write: the admin's own password, checked on the server before this
+   * decision. MISSING: none given; WRONG: it did not match.
+   */
+  stepUp?: StepUp
+}
+
+export type ImpersonationMode = "READ_ONLY" | "READ_WRITE"
+export type StepUp = "VERIFIED" | "MISSING" | "WRONG"
+
+export const STEP_UP_WRONG_PASSWORD = "Your password is not correct; read-write needs your own password"
+
+/**
+ * Rule 8's step-up: read-write only after the admin re-entered their password. Asked after
+ * every other rule, so an impossible start never asks for (or counts) a password.
+ */
+export function decideStepUp(mode: ImpersonationMode, stepUp: StepUp): { allowed: true } | { allowed: false; code: "STEP_UP_REQUIRED"; message: string } {
+  if (mode === "READ_ONLY" || stepUp === "VERIFIED") return { allowed: true }
+  return {
+    allowed: false,
+    code: "STEP_UP_REQUIRED",
+    message: stepUp === "WRONG" ? STEP_UP_WRONG_PASSWORD : REFUSAL_MESSAGES.STEP_UP_REQUIRED,
+  }
 }
 
 /**
@@ -170,9 +196,13 @@ export function decideImpersonationStart(request: StartRequest): StartDecision {
   if (!holdsImpersonationPermission(actor)) return refuse("NO_PERMISSION")
   if (request.reason.trim().length === 0) return refuse("REASON_REQUIRED")
   const decision = decideTarget(actor, request.target)
-  if (!decision.allowed || !request.quota) return decision
-  const quota = decideQuota(request.quota)
-  return quota.allowed ? decision : quota
+  if (!decision.allowed) return decision
+  if (request.quota) {
+    const quota = decideQuota(request.quota)
+    if (!quota.allowed) return quota
+  }
+  const stepUp = decideStepUp(request.mode ?? "READ_ONLY", request.stepUp ?? "MISSING")
+  return stepUp.allowed ? decision : stepUp
 }
 
 /** The first moment of the calendar month (UTC) that `now` falls in: quotas count from here. */
@@ -211,6 +241,7 @@ export type EndReason =
   | "TARGET_REVOKED"
   | "ENDED_BY_ADMIN"
   | "FEATURE_DISABLED"
+  | "PASSWORD_CHANGED"
 
 export type ActiveImpersonation = {
   expiresAt: Date
@@ -421,4 +452,45 @@ export function actorTokenExpiresAt(createdAt: Date, ttlSeconds: number): Date {
 export function mayRevokeActorToken(viewer: PolicyUser, token: { actorId: number }): boolean {
   if (token.actorId === viewer.id) return true
   return viewer.role === "SUPERADMIN" && viewer.status === "ACTIVE"
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules 8 and 9: what an impersonated session may call.
+
+export const CALL_REFUSAL_MESSAGES = {
+  IMPERSONATION_READ_ONLY: "Read-only impersonation: this action is not allowed",
+  IMPERSONATION_REFUSED_ACTION: "This action is never allowed while impersonating a user, in any mode",
+} as const
+export type CallRefusalCode = keyof typeof CALL_REFUSAL_MESSAGES
+
+export type CallDecision =
+  /** `gated`: audited as IMPERSONATED_MUTATION (false for the always-allowed and for queries). */
+  | { allowed: true; gated: boolean }
+  | { allowed: false; code: CallRefusalCode; message: string }
+
+/**
+ * May this RPC call run in an impersonated session? Queries read (masked); the always-allowed
+ * (Stop, logout, Reveal) run ungated; the refused list is refused in every mode; any other
+ * mutation, including one added later, needs a read-write impersonation.
+ */
+export function decideImpersonatedCall(input: {
+  resolver: string
+  kind: "query" | "mutation"
+  mode: ImpersonationMode
+  rails: { refusedActions: readonly string[]; alwaysAllowed: readonly string[] }
+}): CallDecision {
+  const { resolver, kind, mode, rails } = input
+  const refuse = (code: CallRefusalCode): CallDecision => ({ allowed: false, code, message: CALL_REFUSAL_MESSAGES[code] })
+  if (rails.refusedActions.includes(resolver)) return refuse("IMPERSONATION_REFUSED_ACTION")
+  if (kind === "query") return { allowed: true, gated: false }
+  if (rails.alwaysAllowed.includes(resolver)) return { allowed: true, gated: false }
+  if (mode !== "READ_WRITE") return refuse("IMPERSONATION_READ_ONLY")
+  return { allowed: true, gated: true }
+}
+
+/** How a sensitive value is shown while impersonating: its last 4 characters when it is long enough to keep them secret. */
+export function maskValue(value: string | null): string | null {
+  if (value === null) return null
+  const visible = value.replace(/\s+/g, "")
+  return visible.length >= 8 ? `•••• ${visible.slice(-4)}` : "••••"
 }

@@ -1,0 +1,51 @@
+import { AsyncLocalStorage } from "node:async_hooks"
+
+/**
+ * What the database layer must know about the request being served (set by the RPC route,
+ * app/core/rpcRoute.ts): whether it is impersonated (results are masked, writes attributed to
+ * the admin), whether a Reveal is reading the one value it shows, the transaction an
+ * impersonated mutation runs in (every query of the request goes to it), and the outbox
+ * messages held during it (for the audit event).
+ */
+export type ScopeImpersonation = {
+  id: number
+  actorId: number
+  subjectId: number
+  mode: "READ_ONLY" | "READ_WRITE"
+}
+
+export type DbScope = {
+  impersonation: ScopeImpersonation | null
+  unmasked: boolean
+  transaction: unknown | null
+  heldMessageIds: number[]
+}
+
+const storage = new AsyncLocalStorage<DbScope>()
+
+export function runInDbScope<T>(scope: Partial<DbScope>, fn: () => T): T {
+  const outer = storage.getStore()
+  return storage.run(
+    {
+      impersonation: scope.impersonation ?? outer?.impersonation ?? null,
+      unmasked: scope.unmasked ?? outer?.unmasked ?? false,
+      transaction: scope.transaction ?? outer?.transaction ?? null,
+      heldMessageIds: scope.heldMessageIds ?? outer?.heldMessageIds ?? [],
+    },
+    fn,
+  )
+}
+
+export function currentDbScope(): DbScope | undefined {
+  return storage.getStore()
+}
+
+/** The impersonation behind the request being served, or null. */
+export function currentImpersonation(): ScopeImpersonation | null {
+  return storage.getStore()?.impersonation ?? null
+}
+
+/** Runs `fn` with sensitive fields unmasked: only for revealSensitiveField's one read. */
+export function readUnmasked<T>(fn: () => T): T {
+  return runInDbScope({ unmasked: true }, fn)
+}
