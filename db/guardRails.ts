@@ -11,6 +11,12 @@ import { maskValue } from "app/impersonation/policy"
 type Field = { name: string; kind: string; type: string }
 export type DataModel = { models: Record<string, { fields: Field[] }> }
 
+/** Every model operation that changes rows. */
+export const WRITES = new Set([
+  "create", "createMany", "createManyAndReturn", "update", "updateMany", "updateManyAndReturn",
+  "upsert", "delete", "deleteMany",
+])
+
 const WRITE_ONE = new Set(["create", "update"])
 const WRITE_MANY = new Set(["createMany", "createManyAndReturn", "updateMany", "updateManyAndReturn"])
 

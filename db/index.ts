@@ -1,7 +1,7 @@
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils"
 import { Prisma, PrismaClient } from "./generated/client"
 import { engineFromEnv, openEmbedded, type Engine } from "./engine"
-import { makeGuardRails, type DataModel } from "./guardRails"
+import { WRITES, makeGuardRails, type DataModel } from "./guardRails"
 import { currentDbScope } from "./scope"
 
 export * from "./generated/client"
@@ -45,6 +45,14 @@ function createClient(): PrismaClient {
         async $allOperations({ model, operation, args, query }) {
           const scope = currentDbScope()
           const impersonation = scope?.impersonation ?? null
+          if (scope?.writesRefused && WRITES.has(operation)) {
+            // A query of an impersonated session that tries to write (a misfiled resolver).
+            throw Object.assign(new Error("Read-only impersonation: this action is not allowed"), {
+              name: "ImpersonationRefusedError",
+              code: "IMPERSONATION_READ_ONLY",
+              statusCode: 403,
+            })
+          }
           const written = rails.attribute(model, operation, args as Record<string, unknown>, impersonation?.actorId ?? null)
           const result = await query(written as typeof args)
           if (!impersonation || scope?.unmasked || !rails.masksModel(model)) return result

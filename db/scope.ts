@@ -19,6 +19,8 @@ export type DbScope = {
   unmasked: boolean
   transaction: unknown | null
   heldMessageIds: number[]
+  /** A read-only call (an impersonated query): any model write is refused by db/index.ts. */
+  writesRefused: boolean
 }
 
 const storage = new AsyncLocalStorage<DbScope>()
@@ -31,6 +33,7 @@ export function runInDbScope<T>(scope: Partial<DbScope>, fn: () => T): T {
       unmasked: scope.unmasked ?? outer?.unmasked ?? false,
       transaction: scope.transaction ?? outer?.transaction ?? null,
       heldMessageIds: scope.heldMessageIds ?? outer?.heldMessageIds ?? [],
+      writesRefused: scope.writesRefused ?? outer?.writesRefused ?? false,
     },
     fn,
   )

@@ -18,10 +18,22 @@ import { decideImpersonatedCall } from "./policy"
 
 type Call = () => Promise<Response>
 
-/** Where Blitz's loader registered the resolver: `queries/` folders hold queries, anything else is a mutation. */
+/**
+ * Where Blitz's loader registered the resolver: `queries/` folders hold queries, anything else
+ * is a mutation; null: no such resolver (Blitz answers 404). Fails closed: without a registry
+ * every call counts as a mutation.
+ */
 export function resolverKind(resolver: string): "query" | "mutation" | null {
-  const loaded = (globalThis as { blitzRpcResolverFilesLoaded?: Record<string, { absoluteResolverPath?: string }> })
-    .blitzRpcResolverFilesLoaded?.[`/${resolver}`]
+  // Blitz's resolver registry (@blitzjs/rpc keeps it on this global, in the build and in tests).
+  const registry = (
+    globalThis as {
+      __internal_blitzRpcResolverFiles?: {
+        blitzRpcResolverFilesLoaded?: Record<string, { absoluteResolverPath?: string }> | null
+      }
+    }
+  ).__internal_blitzRpcResolverFiles?.blitzRpcResolverFilesLoaded
+  if (!registry) return "mutation"
+  const loaded = registry[`/${resolver}`]
   if (!loaded) return null
   return /[\\/]queries[\\/]/.test(loaded.absoluteResolverPath ?? "") ? "query" : "mutation"
 }
@@ -82,7 +94,10 @@ async function gateImpersonatedCall(input: {
     ? { id: row.id, actorId: row.actorId, subjectId: row.subjectId, mode: row.mode }
     : { id: input.impersonationId, actorId: 0, subjectId: 0, mode: "READ_ONLY" }
   const decision = decideImpersonatedCall({ resolver, kind, mode: impersonation.mode, rails: impersonationGuardRails })
-  if (decision.allowed && !decision.gated) return runInDbScope({ impersonation }, call)
+  if (decision.allowed && !decision.gated) {
+    // Queries read masked and may not write, whatever file they live in.
+    return runInDbScope({ impersonation, writesRefused: kind === "query" }, call)
+  }
 
   const event = {
     action: "IMPERSONATED_MUTATION" as const,
