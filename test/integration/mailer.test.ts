@@ -1,43 +1,26 @@
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
-import { SMTPServer } from "smtp-server"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { serverConfig } from "app/core/serverConfig"
 import { deliverEmail, listPreviewEmails } from "mailers/mailer"
+import { startSmtpServer, type Received } from "test/helpers/smtp"
 
 /** The mail layer against a real SMTP server on a loopback port, and its preview folder. */
 
-type Received = { from: string; to: string[]; raw: string }
-const received: Received[] = []
-let server: SMTPServer
+let smtp: Awaited<ReturnType<typeof startSmtpServer>>
+let received: Received[] = []
 let port = 0
 const mail = serverConfig.mail
 const saved = { ...mail }
 
 beforeAll(async () => {
-  server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = []
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk))
-      stream.on("end", () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString("utf8"),
-        })
-        callback()
-      })
-    },
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  port = (server.server.address() as { port: number }).port
+  smtp = await startSmtpServer()
+  received = smtp.received
+  port = smtp.port
 })
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+afterAll(() => smtp.close())
 afterEach(() => {
   Object.assign(mail, saved)
   received.length = 0
