@@ -6,7 +6,7 @@ import db from "db"
 import { serverConfig } from "app/core/serverConfig"
 import type { ProjectDetail, ProjectSummary } from "app/projects/projectData"
 import type { ShareProjectResult } from "app/projects/mutations/shareProject"
-import type { TestBrowser } from "test/helpers/browser"
+import { TestBrowser } from "test/helpers/browser"
 import { createOrganization, createUser } from "test/helpers/fixtures"
 import { signIn } from "test/helpers/session"
 
@@ -460,5 +460,33 @@ describe("during an impersonation", () => {
       { userId: teammate.id, changedByActorId: support.id },
     ])
     expect(fs.readdirSync(previewDir)).toEqual([])
+  })
+})
+
+describe("the demo seed", () => {
+  it("gives Uma projects, one shared with her teammate Pat, and a second run adds nothing", async () => {
+    const { DEMO_PASSWORD, seed } = await import("db/seeds")
+    const { DEMO_PROJECTS } = await import("db/demoProjects")
+    await seed()
+    const counts = async () => ({ projects: await db.project.count(), members: await db.projectMember.count() })
+    const first = await counts()
+    await seed()
+    expect(await counts()).toEqual(first)
+
+    const uma = await db.user.findUniqueOrThrow({ where: { email: "user@example.com" } })
+    const pat = await db.user.findUniqueOrThrow({ where: { email: "pat@example.com" } })
+    const browser = new TestBrowser()
+    await browser.login(uma.email, DEMO_PASSWORD)
+    const projects = await listed(browser)
+    expect(projects.map((p) => p.name).sort()).toEqual(
+      DEMO_PROJECTS.filter((p) => p.owner === uma.email || p.sharedWith.includes(uma.email))
+        .map((p) => p.name)
+        .sort(),
+    )
+    for (const project of projects) expect(project.organization.name).toBe("Umbrella")
+    const redesign = projects.find((p) => p.name === "Website redesign")!
+    expect(redesign).toMatchObject({ isOwner: true, changedBy: ref(uma), changedByActor: null })
+    const detail = await browser.rpc<ProjectDetail>("getProject", { id: redesign.id })
+    expect(detail.result!.members).toEqual([{ id: pat.id, name: pat.name, email: pat.email }])
   })
 })
