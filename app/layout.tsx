@@ -30,6 +30,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             <nav aria-label="Main">
               <Link href="/">Home</Link>
               {user && <Link href="/account">Account</Link>}
+              {user && <Link href="/projects">Projects</Link>}
               {showAdminLink && <Link href="/admin">Admin console</Link>}
             </nav>
             <div className="who">

@@ -15,7 +15,9 @@ type DemoUser = {
 export const DEMO_USERS: DemoUser[] = [
   { email: "superadmin@example.com", name: "Sam Superadmin", role: "SUPERADMIN" },
   { email: "support@example.com", name: "Sky Support", role: "SUPPORT" },
-  { email: "user@example.com", name: "Uma User" },
+  // Uma's Projects (db/demoProjects.ts) live in Umbrella, where Pat is the teammate to share with.
+  { email: "user@example.com", name: "Uma User", organization: { name: "Umbrella", role: "MEMBER" } },
+  { email: "pat@example.com", name: "Pat Partner", organization: { name: "Umbrella", role: "MEMBER" } },
   { email: "disabled@example.com", name: "Dana Disabled", status: "DISABLED" },
   { email: "optout@example.com", name: "Oscar Optout", impersonationConsent: "NEVER" },
   { email: "owner@acme.example", name: "Olive Owner", organization: { name: "Acme", role: "OWNER" } },

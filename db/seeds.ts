@@ -1,6 +1,7 @@
 import { SecurePassword } from "@blitzjs/auth/secure-password"
 import { DEMO_PASSWORD, DEMO_USERS } from "./demoAccounts"
 import { seedDemoDirectory } from "./demoDirectory"
+import { seedDemoProjects } from "./demoProjects"
 import { seedDemoAuditHistory } from "./demoAuditHistory"
 import db, { engine } from "./index"
 import { closeEmbedded, describeEngine } from "./engine"
@@ -40,6 +41,7 @@ export async function seed(): Promise<{ created: number }> {
     }
   }
   await seedDemoDirectory()
+  await seedDemoProjects() // needs the accounts and organizations above
   await seedDemoAuditHistory() // last: it needs the accounts and organizations above
   return { created }
 }
