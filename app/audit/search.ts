@@ -238,6 +238,8 @@ export type AuditRow = {
   ticketUrl: string | null
   endReason: string | null
   refusalCode: string | null
+  /** The impersonation's mode (details.mode) where the event names one: READ_ONLY or READ_WRITE. */
+  mode: string | null
   /** Who ended an impersonation (details.endedById), when someone did. */
   endedById: number | null
   endedByEmail: string | null
@@ -341,6 +343,7 @@ export function auditEventsSql(
       e."details"->>'ticketUrl' AS "ticketUrl",
       e."details"->>'endReason' AS "endReason",
       e."details"->>'code' AS "refusalCode",
+      e."details"->>'mode' AS "mode",
       ender."id" AS "endedById", ender."email" AS "endedByEmail",
       ${requestOrigin(scope, Prisma.sql`"ip"`)} AS "ip",
       ${requestOrigin(scope, Prisma.sql`"userAgent"`)} AS "userAgent"

@@ -90,7 +90,8 @@ export default async function ImpersonatePage({ searchParams }: Search) {
         )}
         <dt>Time limit</dt>
         <dd data-testid="ticket-limit">
-          {minutes} minutes, read-only; it cannot be extended. All actions are logged.
+          {minutes} minutes, {found.mode === "READ_WRITE" ? "read-write" : "read-only"}; it cannot be extended. All
+          actions are logged.
         </dd>
         <dt>Link valid until</dt>
         <dd>

@@ -16,10 +16,13 @@ import {
   mayRevokeActorToken,
   type ActorTokenRefusalCode,
   type Grant,
+  type ImpersonationMode,
   type RedeemingBrowser,
+  type StartRequest,
 } from "./policy"
 import { ACTOR_TOKEN_PATTERN, type CreateActorTokenInput } from "./schemas"
 import { recordRefusedStart, startImpersonation, startsThisMonth } from "./start"
+import { STEP_UP_THROTTLED, checkStepUp } from "./stepUp"
 
 /**
  * Actor tokens (Clerk's actor tokens, the SaaS console's "open in a new tab"): a single-use,
@@ -70,12 +73,15 @@ export type CreatedActorToken = {
   id: number
   token: string
   expiresAt: Date
+  mode: ImpersonationMode
   subject: { id: number; email: string; name: string }
 }
 
 /**
- * Creates a token for `input`'s user after the same policy check as a start (quota included):
- * audited ACTOR_TOKEN_CREATED, or ACTOR_TOKEN_REFUSED with the refusal's code.
+ * Creates a token for `input`'s user after the same policy check as a start (quota included,
+ * and the step-up for a read-write token: the admin's password is asked here, at creation,
+ * and the token carries the mode): audited ACTOR_TOKEN_CREATED, or ACTOR_TOKEN_REFUSED with
+ * the refusal's code.
  */
 export async function createActorTokenFor(
   holder: SessionHolder,
@@ -91,24 +97,44 @@ export async function createActorTokenFor(
     startsThisMonth(holder.userId, now),
   ])
   if (!actor) throw new AuthenticationError("Your account no longer exists")
+  const { mode } = input
   const ticketUrl = input.ticketUrl ?? null
-  const decision = decideImpersonationStart({
+  // Never the password: the audit gets the mode and, for a step-up refusal, its outcome.
+  const refusal = {
+    action: "ACTOR_TOKEN_REFUSED" as const,
+    actorId: actor.id,
+    subjectId: target?.id ?? null,
+    reason: input.reason,
+    requested: input.userId !== undefined ? { userId: input.userId } : { email: input.email },
+    details: { stage: "CREATE", ticketUrl, mode },
+  }
+  const request: StartRequest = {
     actor: toPolicyUser(actor),
     target: target && toPolicyUser(target),
     alreadyImpersonating: holder.impersonationId !== null,
     reason: input.reason,
     enabled: serverConfig.impersonation.enabled,
     quota: { limit: serverConfig.impersonation.monthlyQuota, usedThisMonth },
+  }
+  // Every other rule first: a token that cannot be created never checks (or counts) a password.
+  const eligible = decideImpersonationStart({ ...request, mode: "READ_ONLY" })
+  if (!eligible.allowed) {
+    await recordRefusedStart({ code: eligible.code, ...refusal })
+    throw new ImpersonationRefusedError(eligible.code, eligible.message)
+  }
+  const check = await checkStepUp({
+    actorId: actor.id,
+    mode,
+    password: input.password,
+    onLocked: () => recordRefusedStart({ code: STEP_UP_THROTTLED, ...refusal }),
   })
+  const decision = decideImpersonationStart({ ...request, mode, stepUp: check.stepUp })
   if (!decision.allowed) {
     await recordRefusedStart({
-      action: "ACTOR_TOKEN_REFUSED",
       code: decision.code,
-      actorId: actor.id,
-      subjectId: target?.id ?? null,
-      reason: input.reason,
-      requested: input.userId !== undefined ? { userId: input.userId } : { email: input.email },
-      details: { stage: "CREATE", ticketUrl },
+      ...refusal,
+      details: { ...refusal.details, stepUp: check.stepUp },
+      alsoInTransaction: check.recordFailure,
     })
     throw new ImpersonationRefusedError(decision.code, decision.message)
   }
@@ -123,7 +149,7 @@ export async function createActorTokenFor(
         subjectId: subject.id,
         reason: input.reason,
         ticketUrl,
-        mode: "READ_ONLY",
+        mode,
         createdAt: now,
         expiresAt,
       },
@@ -153,6 +179,7 @@ export async function createActorTokenFor(
     id: row.id,
     token,
     expiresAt: row.expiresAt,
+    mode: row.mode,
     subject: { id: subject.id, email: subject.email, name: subject.name },
   }
 }
@@ -203,6 +230,7 @@ export async function listActorTokensOf(actorId: number, status: PublicActorToke
     user: row.subject,
     reason: row.reason,
     ticketUrl: row.ticketUrl,
+    mode: row.mode,
     createdAt: row.createdAt,
     expiresAt: row.expiresAt,
     usedAt: row.usedAt,
@@ -321,6 +349,8 @@ function unknownTicketKeys(): ThrottleKey[] {
 /**
  * The start policy asked again for a token's admin and user (the ticket page and redemption):
  * the admin's right, the user's eligibility, the off-switch or the quota may have changed.
+ * The token's mode: a read-write token passed its step-up at creation (the admin's password,
+ * minutes ago; the token is single-use and short-lived).
  */
 export async function decideTokenStart(
   token: NonNullable<Awaited<ReturnType<typeof findActorTokenByTicket>>>,
@@ -336,6 +366,8 @@ export async function decideTokenStart(
       limit: serverConfig.impersonation.monthlyQuota,
       usedThisMonth: await startsThisMonth(token.actorId, now),
     },
+    mode: token.mode,
+    stepUp: "VERIFIED",
   })
 }
 
@@ -398,6 +430,7 @@ export async function redeemActorTokenIn(session: SessionContext, ticket: string
       grant,
       reason: found.reason,
       ticketUrl: found.ticketUrl,
+      mode: found.mode,
       // The admin's own session is consumed by the start and comes back at Stop; any other
       // browser is signed out at the end (start.ts sets handBackToActor from this).
       adminSessionHandle: decision.handBackToActor ? session.$handle : null,
@@ -442,7 +475,7 @@ async function claimActorToken(
       subjectId: token.subjectId,
       impersonationId: null,
       organizationId: organizationOf(grant),
-      details: { actorTokenId: token.id, reason: token.reason, ticketUrl: token.ticketUrl, handBackToActor },
+      details: { actorTokenId: token.id, reason: token.reason, ticketUrl: token.ticketUrl, mode: token.mode, handBackToActor },
     },
     now,
   )

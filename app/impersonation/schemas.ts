@@ -41,30 +41,67 @@ export const ticketUrl = safeText({ message: "The ticket link must be text" })
   .transform((value) => (value === "" ? null : value))
   .nullish()
 
+/** Rule 8: read-only unless the admin explicitly asks for read-write (and steps up). */
+export const impersonationMode = z
+  .enum(["READ_ONLY", "READ_WRITE"], { message: 'mode must be "READ_ONLY" or "READ_WRITE"' })
+  .default("READ_ONLY")
+
+/**
+ * The step-up for read-write: the admin's own password, as sent (never trimmed). Verified on
+ * the server only for READ_WRITE; an empty field counts as none given.
+ */
+export const stepUpPassword = safeText({ message: "Your password must be text" })
+  .max(100, "Your password is too long")
+  .transform((value) => (value === "" ? undefined : value))
+  .optional()
+
 /** `impersonateUser` takes the target by id or by email, never both. */
 export const ImpersonateUserInput = z
-  .object({ userId: userId.optional(), email: email.optional(), reason, ticketUrl })
+  .object({
+    userId: userId.optional(),
+    email: email.optional(),
+    reason,
+    ticketUrl,
+    mode: impersonationMode,
+    password: stepUpPassword,
+  })
   .strict()
   .refine((input) => (input.userId === undefined) !== (input.email === undefined), {
     message: "Give either a user ID or an email, not both",
     path: ["userId"],
   })
 export type ImpersonateUserInput = z.infer<typeof ImpersonateUserInput>
+/** What a client sends (mode may be left out: read-only). */
+export type ImpersonateUserRequest = z.input<typeof ImpersonateUserInput>
 
 /** Stop takes nothing: whom to return to comes from the server's Impersonation row only. */
 export const StopImpersonatingInput = z.object({}).strict().nullish()
 
-/** The "Switch to User" form: one free-text field for an id or an email. */
+/**
+ * The "Switch to User" form: one free-text field for an id or an email, and the read-write
+ * choice with the admin's password (sent only when read-write is chosen).
+ */
 export const SwitchToUserForm = z.object({
   user: safeText().trim().min(1, "Enter a user ID or an email").max(254, "That is too long"),
   reason,
   ticketUrl,
+  readWrite: z.boolean().optional(),
+  password: z.string().max(100, "Your password is too long").optional(),
 })
 
-export function switchFormToInput(values: z.input<typeof SwitchToUserForm>): ImpersonateUserInput {
+export function switchFormToInput(values: z.input<typeof SwitchToUserForm>): ImpersonateUserRequest {
   const user = values.user.trim()
-  const rest = { reason: values.reason, ticketUrl: values.ticketUrl?.trim() || null }
+  const rest = {
+    reason: values.reason,
+    ticketUrl: values.ticketUrl?.trim() || null,
+    ...stepUpFields(values.readWrite === true, values.password),
+  }
   return /^\d+$/.test(user) ? { userId: Number(user), ...rest } : { email: user, ...rest }
+}
+
+/** The mode and step-up a form sends: the password only with read-write, never otherwise. */
+export function stepUpFields(readWrite: boolean, password: string | undefined): Pick<ImpersonateUserRequest, "mode" | "password"> {
+  return readWrite ? { mode: "READ_WRITE", password: password ?? "" } : { mode: "READ_ONLY" }
 }
 
 /** End in the admin console names the impersonation by its id, nothing else. */

@@ -4,7 +4,14 @@ import { recordAuditEvent } from "app/audit/log"
 import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
 import { endImpersonation } from "./guard"
-import { decideQuota, impersonationExpiresAt, monthStart, type Grant, type RefusalCode } from "./policy"
+import {
+  decideQuota,
+  impersonationExpiresAt,
+  monthStart,
+  type Grant,
+  type ImpersonationMode,
+  type RefusalCode,
+} from "./policy"
 
 /**
  * The start of an impersonation, shared by every way in (the Switch to User form, the
@@ -32,6 +39,8 @@ export type StartArgs = {
   grant: Grant
   reason: string
   ticketUrl: string | null
+  /** READ_WRITE only after the step-up (checked by the caller, before the start). */
+  mode: ImpersonationMode
   /**
    * The admin's own session that this browser holds and the start replaces (consumed in the
    * transaction, so of concurrent starts from one session one wins), or null when the browser
@@ -44,7 +53,7 @@ export type StartArgs = {
 }
 
 async function startTransaction(args: StartArgs): Promise<Impersonation> {
-  const { actorId, subject, grant, reason, ticketUrl, adminSessionHandle, now } = args
+  const { actorId, subject, grant, reason, ticketUrl, mode, adminSessionHandle, now } = args
   return db.$transaction(async (tx) => {
     if (adminSessionHandle) {
       const { count } = await tx.session.deleteMany({
@@ -80,7 +89,7 @@ async function startTransaction(args: StartArgs): Promise<Impersonation> {
         organizationId,
         reason,
         ticketUrl,
-        mode: "READ_ONLY",
+        mode,
         handBackToActor,
         actorTokenId: claimed?.actorTokenId ?? null,
         startedAt: now,
@@ -145,15 +154,18 @@ export async function recordRefusedStart(entry: {
   requested: unknown
   action?: "IMPERSONATION_REFUSED" | "ACTOR_TOKEN_REFUSED"
   details?: Record<string, unknown>
+  /** Written in the same transaction as the audit row (a wrong step-up's throttle count). */
+  alsoInTransaction?: (tx: Tx) => Promise<void>
 }): Promise<void> {
-  await db.$transaction((tx) =>
-    recordAuditEvent(tx, {
+  await db.$transaction(async (tx) => {
+    await entry.alsoInTransaction?.(tx)
+    await recordAuditEvent(tx, {
       action: entry.action ?? "IMPERSONATION_REFUSED",
       actorId: entry.actorId,
       subjectId: entry.subjectId,
       impersonationId: null,
       organizationId: null,
       details: { code: entry.code, reason: entry.reason, requested: entry.requested, ...entry.details },
-    }),
-  )
+    })
+  })
 }

@@ -14,6 +14,7 @@ import {
   type AuditScope,
 } from "app/audit/search"
 import { log } from "app/core/log"
+import { modeLabel } from "app/impersonation/modes"
 import { ImpersonationsChart } from "./ImpersonationsChart"
 import { chainStatusView, formatTime } from "./chainStatusView"
 
@@ -82,6 +83,7 @@ function EventDetails({ event }: { event: AuditRow }) {
         </div>
       )}
       {event.refusalCode && <div>Refused: {event.refusalCode}</div>}
+      {modeLabel(event.mode) && <div>Mode: {modeLabel(event.mode)}</div>}
     </>
   )
 }

@@ -7,6 +7,7 @@ const CONSOLE_PAGES = [
   { href: "/admin/users", label: "Users" },
   { href: "/admin/impersonations", label: "Active impersonations" },
   { href: "/admin/audit", label: "Audit log" },
+  { href: "/admin/outbox", label: "Outbox" },
 ] as const
 
 /** The admin console's own sub-navigation, shown above each console page. */

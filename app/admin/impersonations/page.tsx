@@ -1,10 +1,9 @@
 import { requireAdminConsole } from "app/admin/access"
+import { MODE_LABELS } from "app/impersonation/modes"
 import { endsAnyImpersonation } from "app/impersonation/policy"
 import { EndImpersonationButton } from "./EndImpersonationButton"
 import { LIVE_IMPERSONATIONS_SHOWN, listLiveImpersonations } from "./liveImpersonations"
 import { TimeLeft } from "./TimeLeft"
-
-const MODE_LABELS = { READ_ONLY: "Read-only", READ_WRITE: "Read-write" } as const
 
 /** A fixed, zone-independent rendering, so server and browser print the same text. */
 function formatStarted(at: Date): string {

@@ -1,9 +1,16 @@
 import { actorTokenUrl, createActorTokenFor, linkOrigin, listActorTokensOf, refuseWhileImpersonating } from "app/impersonation/actorTokens"
 import { ActorTokenListStatus, CreateActorTokenInput } from "app/impersonation/schemas"
+import { STEP_UP_THROTTLED } from "app/impersonation/stepUp"
 import { apiJson, apiRoute, parseInput, requireHolder } from "./http"
 
-/** POST /api/actor-tokens {userId | email, reason, ticketUrl?} -> 201 {id, token, url, expiresAt} */
-export const POST = apiRoute({ body: "json" }, async ({ session, body }) => {
+// A read-write token's step-up refused while the admin's sign-in throttle is locked: 429.
+const STATUS: Record<string, number> = { [STEP_UP_THROTTLED]: 429 }
+
+/**
+ * POST /api/actor-tokens {userId | email, reason, ticketUrl?, mode?, password?}
+ * -> 201 {id, token, url, expiresAt, mode}. READ_WRITE needs `password` (the admin's own).
+ */
+export const POST = apiRoute({ body: "json", refusalStatus: (code) => STATUS[code] }, async ({ session, body }) => {
   const holder = await requireHolder(session)
   const input = parseInput(CreateActorTokenInput, body)
   const origin = linkOrigin()
@@ -13,6 +20,7 @@ export const POST = apiRoute({ body: "json" }, async ({ session, body }) => {
     token: created.token,
     url: actorTokenUrl(origin, created.token),
     expiresAt: created.expiresAt.toISOString(),
+    mode: created.mode,
   })
 })
 

@@ -14,13 +14,22 @@ import {
 import { errorMessageForPerson } from "app/core/components/Form"
 import impersonateUser from "../mutations/impersonateUser"
 import { OpenInNewTabButton } from "./OpenInNewTabButton"
-import { reason as reasonSchema, ticketUrl as ticketUrlSchema } from "../schemas"
+import { reason as reasonSchema, stepUpFields, ticketUrl as ticketUrlSchema } from "../schemas"
 
 /** The person a console row offers to impersonate. */
 export type ImpersonateDialogTarget = { id: number; name: string; email: string }
 
-/** What the dialog's fields hold once they pass the same zod schemas the server applies. */
-export type ImpersonateDialogInput = { userId: number; reason: string; ticketUrl: string | null }
+/**
+ * What the dialog's fields hold once they pass the same zod schemas the server applies; the
+ * admin's password only when "Allow changes (read-write)" is ticked.
+ */
+export type ImpersonateDialogInput = {
+  userId: number
+  reason: string
+  ticketUrl: string | null
+  mode?: "READ_ONLY" | "READ_WRITE"
+  password?: string
+}
 
 /**
  * What an extra action (e.g. "Open in new tab") gets from `useImpersonateDialog()`, so that it
@@ -32,6 +41,8 @@ export type ImpersonateDialogActionContext = {
   readInput: () => ImpersonateDialogInput | null
   /** Shows a message (a refusal, in words) inside the dialog; null clears it. */
   showError: (message: string | null) => void
+  /** After a refusal: empties "Your password" (a step-up password is never kept around). */
+  clearPassword: () => void
   /** True while Confirm or an extra action is in flight: every action button is disabled. */
   busy: boolean
   setBusy: (busy: boolean) => void
@@ -76,7 +87,9 @@ type FieldErrors = { reason?: string; ticketUrl?: string }
 
 /**
  * The confirmation before every start from the console: who, the time limit, that all actions
- * are logged, a required reason and an optional ticket link. Escape or Cancel starts nothing;
+ * are logged, a required reason and an optional ticket link, and read-only unless "Allow
+ * changes (read-write)" is ticked, which asks for the admin's own password (the step-up,
+ * checked on the server). Escape or Cancel starts nothing;
  * Confirm calls `impersonateUser` and goes to "/". A native modal <dialog>: the rest of the page
  * is inert while it is open and focus starts in the Reason field.
  */
@@ -85,6 +98,8 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
   const ids = useId()
   const [reason, setReason] = useState("")
   const [ticketUrl, setTicketUrl] = useState("")
+  const [readWrite, setReadWrite] = useState(false)
+  const [password, setPassword] = useState("")
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({})
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
@@ -119,8 +134,15 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
       document.getElementById(firstInvalid)?.focus()
       return null
     }
-    return { userId: target.id, reason: parsedReason.data, ticketUrl: parsedTicket.data ?? null }
-  }, [reason, ticketUrl, target.id, ids])
+    return {
+      userId: target.id,
+      reason: parsedReason.data,
+      ticketUrl: parsedTicket.data ?? null,
+      ...stepUpFields(readWrite, password),
+    }
+  }, [reason, ticketUrl, readWrite, password, target.id, ids])
+
+  const clearPassword = useCallback(() => setPassword(""), [])
 
   async function confirm(event: FormEvent) {
     event.preventDefault()
@@ -133,6 +155,7 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
       window.location.assign("/")
     } catch (failure) {
       setError(errorMessageForPerson(failure))
+      clearPassword()
       setBusy(false)
     }
   }
@@ -143,6 +166,7 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
     target,
     readInput,
     showError: setError,
+    clearPassword,
     busy,
     setBusy,
     close,
@@ -208,6 +232,42 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
             </div>
           )}
         </div>
+        <div className="checkbox-field">
+          <input
+            id={`${ids}-read-write`}
+            name="readWrite"
+            type="checkbox"
+            checked={readWrite}
+            disabled={busy}
+            aria-describedby={`${ids}-read-write-hint`}
+            onChange={(event) => {
+              setReadWrite(event.target.checked)
+              if (!event.target.checked) setPassword("")
+            }}
+          />
+          <label htmlFor={`${ids}-read-write`}>Allow changes (read-write)</label>
+        </div>
+        <p id={`${ids}-read-write-hint`} className="hint">
+          {readWrite
+            ? "Changes you make are made as this user, each one logged with your name. Some actions stay refused."
+            : "Read-only: you can look, but every change is refused."}
+        </p>
+        {readWrite && (
+          <div className="field">
+            <label htmlFor={`${ids}-password`}>Your password</label>
+            <input
+              id={`${ids}-password`}
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              required
+              autoFocus
+              value={password}
+              disabled={busy}
+              onChange={(event) => setPassword(event.target.value)}
+            />
+          </div>
+        )}
         {error && (
           <div role="alert" className="form-error">
             {error}

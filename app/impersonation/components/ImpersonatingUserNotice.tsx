@@ -3,8 +3,8 @@ import { invoke, useMutation } from "@blitzjs/rpc"
 import { useEffect } from "react"
 import { formatRemaining, useRemaining } from "app/core/components/countdown"
 import getCurrentUser, { type CurrentUser } from "app/users/queries/getCurrentUser"
+import { MODE_LABELS } from "../modes"
 import stopImpersonating from "../mutations/stopImpersonating"
-
 
 const TICKET_TEXT_MAX = 60
 
@@ -40,6 +40,9 @@ export function ImpersonatingUserNotice({ user }: { user: CurrentUser | null }) 
       <p>
         <strong>You are impersonating</strong> {user.name} ({user.email}).{" "}
         <span>Signed in by {user.impersonator.name}.</span>{" "}
+        <span>
+          <strong>{MODE_LABELS[user.mode ?? "READ_ONLY"]}</strong>.
+        </span>{" "}
         <span>Reason: {user.reason}.</span>{" "}
         {user.ticketUrl && (
           <span>

@@ -6,7 +6,7 @@ import { useImpersonateDialog } from "./ImpersonateDialog"
 
 /**
  * The dialog's "Open in new tab" (the SaaS console's flow): creates a single-use actor token
- * from the dialog's Reason and Ticket link, and opens its ticket page in a new tab, where
+ * from the dialog's Reason, Ticket link and mode (read-write steps up here), and opens its ticket page in a new tab, where
  * "Start" begins the impersonation. This tab stays on the console.
  */
 export function OpenInNewTabButton() {
@@ -29,6 +29,7 @@ export function OpenInNewTabButton() {
           dialog.close()
         } catch (failure) {
           dialog.showError(errorMessageForPerson(failure))
+          dialog.clearPassword()
           dialog.setBusy(false)
         }
       }}

@@ -4,9 +4,10 @@ import db from "db"
 import { ImpersonationRefusedError } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
 import { sessionHolder, toPolicyUser, userForPolicy } from "../guard"
-import { decideImpersonationStart } from "../policy"
+import { decideImpersonationStart, type StartRequest } from "../policy"
 import { ImpersonateUserInput } from "../schemas"
 import { recordRefusedStart, startImpersonation, startsThisMonth } from "../start"
+import { STEP_UP_THROTTLED, checkStepUp } from "../stepUp"
 
 export default resolver.pipe(
   resolver.zod(ImpersonateUserInput),
@@ -25,19 +26,39 @@ export default resolver.pipe(
       startsThisMonth(sessionRow.userId, now),
     ])
     if (!actor) throw new AuthenticationError("Your account no longer exists")
+    const { mode } = input
     const requested = input.userId !== undefined ? { userId: input.userId } : { email: input.email }
     const ticketUrl = input.ticketUrl ?? null
-    const refusal = { actorId: actor.id, subjectId: target?.id ?? null, reason: input.reason, requested, details: { ticketUrl } }
-    const decision = decideImpersonationStart({
+    // Never the password: the audit gets the mode and, for a step-up refusal, its outcome.
+    const refusal = { actorId: actor.id, subjectId: target?.id ?? null, reason: input.reason, requested, details: { ticketUrl, mode } }
+    const request: StartRequest = {
       actor: toPolicyUser(actor),
       target: target && toPolicyUser(target),
       alreadyImpersonating: sessionRow.impersonationId !== null,
       reason: input.reason,
       enabled: serverConfig.impersonation.enabled,
       quota: { limit: serverConfig.impersonation.monthlyQuota, usedThisMonth },
+    }
+    // Every other rule first: a start that cannot happen never checks (or counts) a password.
+    const eligible = decideImpersonationStart({ ...request, mode: "READ_ONLY" })
+    if (!eligible.allowed) {
+      await recordRefusedStart({ code: eligible.code, ...refusal })
+      throw new ImpersonationRefusedError(eligible.code, eligible.message)
+    }
+    const check = await checkStepUp({
+      actorId: actor.id,
+      mode,
+      password: input.password,
+      onLocked: () => recordRefusedStart({ code: STEP_UP_THROTTLED, ...refusal }),
     })
+    const decision = decideImpersonationStart({ ...request, mode, stepUp: check.stepUp })
     if (!decision.allowed) {
-      await recordRefusedStart({ code: decision.code, ...refusal })
+      await recordRefusedStart({
+        code: decision.code,
+        ...refusal,
+        details: { ...refusal.details, stepUp: check.stepUp },
+        alsoInTransaction: check.recordFailure,
+      })
       throw new ImpersonationRefusedError(decision.code, decision.message)
     }
     const subject = target!
@@ -50,6 +71,7 @@ export default resolver.pipe(
         grant: decision.grant,
         reason: input.reason,
         ticketUrl,
+        mode,
         adminSessionHandle: ctx.session.$handle!,
         now,
       })
@@ -60,6 +82,7 @@ export default resolver.pipe(
     return {
       impersonationId: impersonation.id,
       expiresAt: impersonation.expiresAt,
+      mode: impersonation.mode,
       subject: { id: subject.id, email: subject.email, name: subject.name },
     }
   },

@@ -12,6 +12,7 @@ export default resolver.pipe(resolver.zod(RedeemActorTokenInput), async ({ token
     impersonationId: impersonation.id,
     expiresAt: impersonation.expiresAt,
     handBackToActor: impersonation.handBackToActor,
+    mode: impersonation.mode,
     user: subject,
   }
 })

@@ -24,6 +24,7 @@ export const POST = apiRoute({ body: "json", refusalStatus: (code) => STATUS[cod
     impersonationId: impersonation.id,
     expiresAt: impersonation.expiresAt.toISOString(),
     handBackToActor: impersonation.handBackToActor,
+    mode: impersonation.mode,
     user: subject,
     actor,
   })

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest"
+import { ImpersonateUserInput, switchFormToInput } from "./schemas"
+
+describe("impersonateUser's mode and step-up", () => {
+  it("is read-only unless read-write is asked for; an empty password is none", () => {
+    const plain = ImpersonateUserInput.parse({ userId: 1, reason: "r" })
+    expect(plain.mode).toBe("READ_ONLY")
+    expect(plain.password).toBeUndefined()
+    const empty = ImpersonateUserInput.parse({ userId: 1, reason: "r", mode: "READ_WRITE", password: "" })
+    expect(empty.mode).toBe("READ_WRITE")
+    expect(empty.password).toBeUndefined()
+    // Never trimmed: the password is checked exactly as typed.
+    expect(ImpersonateUserInput.parse({ userId: 1, reason: "r", mode: "READ_WRITE", password: " pw " }).password).toBe(" pw ")
+    expect(ImpersonateUserInput.safeParse({ userId: 1, reason: "r", mode: "ADMIN" }).success).toBe(false)
+    expect(ImpersonateUserInput.safeParse({ userId: 1, reason: "r", password: "x".repeat(101) }).success).toBe(false)
+  })
+
+  it("sends the form's password only with read-write", () => {
+    const base = { user: "7", reason: "r", ticketUrl: "" }
+    expect(switchFormToInput({ ...base, readWrite: false, password: "secret" })).toEqual({
+      userId: 7,
+      reason: "r",
+      ticketUrl: null,
+      mode: "READ_ONLY",
+    })
+    expect(switchFormToInput({ ...base, user: "a@b.example", readWrite: true, password: "secret" })).toEqual({
+      email: "a@b.example",
+      reason: "r",
+      ticketUrl: null,
+      mode: "READ_WRITE",
+      password: "secret",
+    })
+  })
+})
