@@ -414,7 +414,7 @@ describe("tokens that cannot be redeemed change nothing", () => {
     const admin = await signIn(support)
     const created = await createToken(admin, target)
     const other = await createToken(await signIn(await createUser({ label: "other", role: "SUPPORT" })), target)
-    expect((await admin.rpc("logoutEverywhere", {})).error).toBeNull()
+    expect((await admin.rpc("signOutEverywhere", {})).error).toBeNull()
     expect(await tokenRow(created.id)).toMatchObject({ status: "REVOKED", revokedById: support.id })
     expectRefused(await redeem(new TestBrowser(), created.token), 410, "REVOKED")
     // Another admin's token is not theirs to revoke.
