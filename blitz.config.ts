@@ -28,10 +28,11 @@ export const impersonationGuardRails = {
     "redeemActorToken",
   ],
   /**
-   * Always allowed and not gated: ending the impersonation (its own audit event) and revealing
-   * a masked field (audited as SENSITIVE_FIELD_REVEALED).
+   * Always allowed and not gated: ending the impersonation (its own audit event: Stop, sign-out,
+   * or signing in over it as someone else, which ends it as SIGNED_OUT) and revealing a masked
+   * field (audited as SENSITIVE_FIELD_REVEALED).
    */
-  alwaysAllowed: ["stopImpersonating", "logout", "revealSensitiveField"],
+  alwaysAllowed: ["stopImpersonating", "logout", "login", "signup", "revealSensitiveField"],
 } as const satisfies { refusedActions: readonly string[]; alwaysAllowed: readonly string[] }
 
 /**

@@ -29,8 +29,8 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
           <header className="top-bar">
             <nav aria-label="Main">
               <Link href="/">Home</Link>
-              {user && <Link href="/account">Account</Link>}
               {user && <Link href="/projects">Projects</Link>}
+              {user && <Link href="/settings">Settings</Link>}
               {showAdminLink && <Link href="/admin">Admin console</Link>}
             </nav>
             <div className="who">

@@ -10,23 +10,51 @@ type DemoUser = {
   status?: "ACTIVE" | "DISABLED"
   impersonationConsent?: "ALLOWED" | "NEVER"
   organization?: { name: string; role: OrgRole }
+  /** Fictional (555-01xx is reserved for fiction): a sensitive field, masked while impersonating. */
+  phone?: string
 }
 
 export const DEMO_USERS: DemoUser[] = [
-  { email: "superadmin@example.com", name: "Sam Superadmin", role: "SUPERADMIN" },
-  { email: "support@example.com", name: "Sky Support", role: "SUPPORT" },
+  { email: "superadmin@example.com", name: "Sam Superadmin", role: "SUPERADMIN", phone: "+1 555 0100 1001" },
+  { email: "support@example.com", name: "Sky Support", role: "SUPPORT", phone: "+1 555 0100 1002" },
   // Uma's Projects (db/demoProjects.ts) live in Umbrella, where Pat is the teammate to share with.
-  { email: "user@example.com", name: "Uma User", organization: { name: "Umbrella", role: "MEMBER" } },
-  { email: "pat@example.com", name: "Pat Partner", organization: { name: "Umbrella", role: "MEMBER" } },
-  { email: "disabled@example.com", name: "Dana Disabled", status: "DISABLED" },
-  { email: "optout@example.com", name: "Oscar Optout", impersonationConsent: "NEVER" },
-  { email: "owner@acme.example", name: "Olive Owner", organization: { name: "Acme", role: "OWNER" } },
-  { email: "admin@acme.example", name: "Adam Admin", organization: { name: "Acme", role: "ADMIN" } },
-  { email: "member@acme.example", name: "Mia Member", organization: { name: "Acme", role: "MEMBER" } },
+  {
+    email: "user@example.com",
+    name: "Uma User",
+    organization: { name: "Umbrella", role: "MEMBER" },
+    phone: "+1 (555) 0100-4321",
+  },
+  {
+    email: "pat@example.com",
+    name: "Pat Partner",
+    organization: { name: "Umbrella", role: "MEMBER" },
+    phone: "+1 555 0100 1009",
+  },
+  { email: "disabled@example.com", name: "Dana Disabled", status: "DISABLED", phone: "+1 555 0100 1004" },
+  { email: "optout@example.com", name: "Oscar Optout", impersonationConsent: "NEVER", phone: "+1 555 0100 1005" },
+  {
+    email: "owner@acme.example",
+    name: "Olive Owner",
+    organization: { name: "Acme", role: "OWNER" },
+    phone: "+44 20 7946 0106",
+  },
+  {
+    email: "admin@acme.example",
+    name: "Adam Admin",
+    organization: { name: "Acme", role: "ADMIN" },
+    phone: "+44 20 7946 0107",
+  },
+  {
+    email: "member@acme.example",
+    name: "Mia Member",
+    organization: { name: "Acme", role: "MEMBER" },
+    phone: "+44 20 7946 0108",
+  },
   {
     email: "member@globex.example",
     name: "Gus Globex",
     organization: { name: "Globex", role: "MEMBER" },
+    phone: "+1 555 0100 1009",
   },
 ]
 

@@ -24,9 +24,12 @@ export async function seed(): Promise<{ created: number }> {
           role: demo.role ?? "USER",
           status: demo.status ?? "ACTIVE",
           impersonationConsent: demo.impersonationConsent ?? "ALLOWED",
+          phone: demo.phone ?? null,
         },
       }))
     if (!existing) created++
+    // Accounts seeded before phone numbers existed get theirs; a number already there is kept.
+    else if (existing.phone === null && demo.phone) await db.user.update({ where: { id: existing.id }, data: { phone: demo.phone } })
     if (demo.organization) {
       const organization = await db.organization.upsert({
         where: { name: demo.organization.name },

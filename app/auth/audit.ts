@@ -3,10 +3,14 @@ import { recordAuditEvent } from "app/audit/log"
 import { knownDeviceId } from "./knownDevice"
 import { clearEmailFailures } from "./loginThrottle"
 
-/** A session was created for this person: on record, and their email's failed sign-ins forgotten. */
+/**
+ * A session was created for this person: on record, their email's failed sign-ins forgotten,
+ * and their last-seen time set (a sign-in is their own request; starting an impersonation never comes here).
+ */
 export async function recordSignIn(user: Pick<User, "id" | "email">, method: "PASSWORD" | "SIGNUP") {
   await db.$transaction(async (tx) => {
     await clearEmailFailures(tx, user.email, knownDeviceId(user.email))
+    await tx.user.update({ where: { id: user.id }, data: { lastSeenAt: new Date() }, select: { id: true } })
     await recordAuditEvent(tx, {
       action: "SIGNED_IN",
       actorId: user.id,

@@ -57,12 +57,25 @@ function claimsImpersonation(raw: string | null): boolean {
   return data.impersonationId != null || data.impersonatingFromUserId != null
 }
 
-type SessionWithUserStatus = SessionRow & { userStatus: User["status"] | null }
+type SessionWithUserStatus = SessionRow & { userStatus: User["status"] | null; lastSeenStale: boolean | null }
 
-/** The session row and its user's status, in one query (the hot path of every request). */
-async function findSessionWithUserStatus(handle: string): Promise<SessionWithUserStatus | null> {
+/** Prisma keeps DateTime columns as UTC `timestamp(3)`: raw SQL compares with the same text, whatever the driver's zone. */
+function utcTimestamp(date: Date): string {
+  return date.toISOString()
+}
+
+/** A user's `lastSeenAt` is written at most this often (their own requests only, never impersonated ones). */
+export const LAST_SEEN_RESOLUTION_MS = 60_000
+
+/**
+ * The session row, its user's status and whether their `lastSeenAt` is older than
+ * LAST_SEEN_RESOLUTION_MS, in one query (the hot path of every request).
+ */
+async function findSessionWithUserStatus(handle: string, now: Date): Promise<SessionWithUserStatus | null> {
+  const staleBefore = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS)
   const rows = await db.$queryRaw<SessionWithUserStatus[]>`
-    SELECT s.*, u."status"::text AS "userStatus"
+    SELECT s.*, u."status"::text AS "userStatus",
+      (u."lastSeenAt" IS NULL OR u."lastSeenAt" <= ${utcTimestamp(staleBefore)}::timestamp(3)) AS "lastSeenStale"
     FROM "Session" s LEFT JOIN "User" u ON u."id" = s."userId"
     WHERE s."handle" = ${handle}`
   const row = rows[0]
@@ -73,6 +86,17 @@ async function findSessionWithUserStatus(handle: string): Promise<SessionWithUse
     if (value !== null && !(value instanceof Date)) (row as Record<string, unknown>)[key] = new Date(value)
   }
   return row
+}
+
+/**
+ * Item 7: the user's own request moves their `lastSeenAt`. Conditional, so that of concurrent
+ * requests one writes; raw, so that `updatedAt` keeps meaning "the account was changed".
+ */
+async function touchLastSeen(userId: number, now: Date): Promise<void> {
+  const staleBefore = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS)
+  await db.$executeRaw`
+    UPDATE "User" SET "lastSeenAt" = ${utcTimestamp(now)}::timestamp(3)
+    WHERE "id" = ${userId} AND ("lastSeenAt" IS NULL OR "lastSeenAt" <= ${utcTimestamp(staleBefore)}::timestamp(3))`
 }
 
 async function killSession(handle: string): Promise<null> {
@@ -86,14 +110,16 @@ async function killSession(handle: string): Promise<null> {
  * that is already past its `expiresAt`.
  */
 export async function loadSessionForRequest(handle: string, now = new Date()): Promise<SessionRow | null> {
-  const found = await findSessionWithUserStatus(handle)
+  const found = await findSessionWithUserStatus(handle, now)
   if (!found) return null
-  const { userStatus, ...session } = found
+  const { userStatus, lastSeenStale, ...session } = found
   if (!session.impersonationId) {
     if (session.expiresAt && session.expiresAt.getTime() <= now.getTime()) return killSession(handle)
     // Public data that names an impersonation the server has no row for is never honoured.
     if (claimsImpersonation(session.publicData)) return killSession(handle)
     if (session.userId !== null && userStatus !== "ACTIVE") return killSession(handle)
+    // The user's own request; an impersonated one (below) never moves it.
+    if (session.userId !== null && lastSeenStale) await touchLastSeen(session.userId, now)
     return session
   }
   const impersonation = await db.impersonation.findUnique({
@@ -244,14 +270,15 @@ export async function endSessionImpersonation(handle: string | null, endReason: 
 }
 
 /**
- * Sign-out everywhere (rule 7), and later a password change: the user's own sessions and the
- * sessions of every impersonation they started end, each impersonation on record, so that no
- * browser can be handed back to them, and their unused actor tokens are revoked. Use this, never Blitz's `$revokeAll`, which reaches
- * only sessions whose `userId` is theirs (an impersonation session's is the subject's).
+ * Sign-out everywhere (rule 7), a password change (`endReason` PASSWORD_CHANGED) and account
+ * deletion: the user's own sessions and the sessions of every impersonation they started end,
+ * each impersonation on record with `endReason`, so that no browser can be handed back to them,
+ * and their unused actor tokens are revoked. Use this, never Blitz's `$revokeAll`, which
+ * reaches only sessions whose `userId` is theirs (an impersonation session's is the subject's).
  */
 export async function signOutEverywhere(
   userId: number,
-  now = new Date(),
+  { endReason = "SIGNED_OUT", now = new Date() }: { endReason?: Extract<EndReason, "SIGNED_OUT" | "PASSWORD_CHANGED">; now?: Date } = {},
 ): Promise<{ sessions: number; actorTokens: number }> {
   const reach = { OR: [{ userId }, { impersonation: { actorId: userId } }] } satisfies Prisma.SessionWhereInput
   const [linked, live] = await Promise.all([
@@ -259,7 +286,7 @@ export async function signOutEverywhere(
     db.impersonation.findMany({ where: { actorId: userId, endedAt: null }, select: { id: true } }),
   ])
   const impersonationIds = new Set([...linked.map((s) => s.impersonationId!), ...live.map((i) => i.id)])
-  for (const id of impersonationIds) await endImpersonation(id, "SIGNED_OUT", { endedById: userId, now })
+  for (const id of impersonationIds) await endImpersonation(id, endReason, { endedById: userId, now })
   const { count } = await db.session.deleteMany({ where: reach })
   // A link they created but nobody opened yet must not start an impersonation afterwards.
   const tokens = await db.actorToken.updateMany({

@@ -8,6 +8,7 @@ import {
   type OrgRole,
   type RefusalCode,
 } from "app/impersonation/policy"
+import { roleChoices } from "./roles"
 
 export const MEMBERS_PAGE_SIZE = 50
 const MAX_ID = 2_147_483_647
@@ -26,6 +27,8 @@ export type MemberRow = {
   role: OrgRole
   /** Null when the viewer gets no Impersonate buttons on this page (plain members). */
   eligibility: { allowed: true } | { allowed: false; code: RefusalCode; message: string } | null
+  /** The roles the viewer may give this member ("Change role"); empty: no control. */
+  roleChoices: OrgRole[]
 }
 
 export type OrganizationPage = {
@@ -34,6 +37,8 @@ export type OrganizationPage = {
   viewerRole: OrgRole | null
   /** Whether the viewer is shown Impersonate buttons (and reasons) on this page at all. */
   mayImpersonateHere: boolean
+  /** Whether any member's row has a "Change role" control for the viewer. */
+  mayChangeRolesHere: boolean
   members: MemberRow[]
   previousCursor: number | null
   nextCursor: number | null
@@ -95,6 +100,8 @@ export async function loadOrganizationPage(input: {
       email: membership.user.email,
       role: membership.role,
       eligibility,
+      // Changing roles is refused while impersonating (blitz.config.ts): no control is offered then.
+      roleChoices: input.impersonating ? [] : roleChoices({ userId: viewer.id, role: viewerRole }, { userId: membership.user.id, role: membership.role }),
     }
   })
   const firstId = page[0]?.id ?? null
@@ -103,6 +110,7 @@ export async function loadOrganizationPage(input: {
     organization,
     viewerRole,
     mayImpersonateHere,
+    mayChangeRolesHere: members.some((member) => member.roleChoices.length > 0),
     members,
     previousCursor: (backwards ? more : input.after != null) ? firstId : null,
     nextCursor: (backwards ? true : more) ? lastId : null,

@@ -36,8 +36,8 @@ test("with the CSP the page hydrates: a client-side form signs in, no CSP violat
     if (/Content Security Policy/i.test(message.text())) violations.push(message.text())
   })
   await logIn(page, "support@example.com")
-  await page.getByRole("link", { name: "Account" }).click()
-  await expect(page.getByRole("heading", { name: "Account" })).toBeVisible()
+  await page.getByRole("link", { name: "Settings" }).click()
+  await expect(page.getByRole("heading", { name: "Settings", level: 1 })).toBeVisible()
   expect(violations).toEqual([])
 })
 

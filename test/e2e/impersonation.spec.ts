@@ -19,8 +19,8 @@ test("support switches to a user, sees the banner everywhere, and stops back to 
   await expect(notice.getByRole("button", { name: "Stop impersonating" })).toBeVisible()
 
   // The banner is on every page, and the admin console is refused while acting as the user.
-  await page.getByRole("link", { name: "Account" }).click()
-  await expect(page.getByRole("heading", { name: "Account" })).toBeVisible()
+  await page.getByRole("link", { name: "Settings" }).click()
+  await expect(page.getByRole("heading", { name: "Settings", level: 1 })).toBeVisible()
   await expect(banner(page)).toBeVisible()
   const adminResponse = await page.goto("/admin")
   expect(adminResponse?.status()).toBe(403)

@@ -59,10 +59,8 @@ export async function authenticateUser(email: string, password: string) {
     throw new SignInThrottledError(lockedMs)
   }
   const user = await db.user.findUnique({ where: { email } })
-  const result = await SecurePassword.verify(await passwordHashToVerify(user), password).catch(
-    () => SecurePassword.INVALID,
-  )
-  if (!user || result === SecurePassword.INVALID || result === SecurePassword.INVALID_UNRECOGNIZED_HASH) {
+  const valid = await verifyPassword(user, password)
+  if (!user || !valid) {
     await refuse(email, keys, user ? "WRONG_PASSWORD" : "UNKNOWN_EMAIL", user?.id ?? null)
     throw new AuthenticationError("Wrong email or password")
   }
@@ -70,13 +68,32 @@ export async function authenticateUser(email: string, password: string) {
     await refuse(email, keys, "DISABLED", user.id)
     throw new AccountDisabledError()
   }
+  return user
+}
+
+/**
+ * Whether `password` is this user's, checked as every sign-in checks it (SecurePassword against
+ * the stored hash; no user or no password takes as long and fails); a right password on an
+ * outdated hash is re-hashed. Sign-in, and the Settings page's password confirmations, use it.
+ */
+export async function verifyPassword(
+  user: Pick<User, "id" | "hashedPassword"> | null,
+  password: string,
+): Promise<boolean> {
+  const result = await SecurePassword.verify(await passwordHashToVerify(user), password).catch(
+    () => SecurePassword.INVALID,
+  )
+  if (!user?.hashedPassword || (result !== SecurePassword.VALID && result !== SecurePassword.VALID_NEEDS_REHASH)) {
+    return false
+  }
   if (result === SecurePassword.VALID_NEEDS_REHASH) {
     await db.user.update({
       where: { id: user.id },
       data: { hashedPassword: await SecurePassword.hash(password) },
+      select: { id: true },
     })
   }
-  return user
+  return true
 }
 
 export default resolver.pipe(resolver.zod(Login), async ({ email, password }, ctx) => {

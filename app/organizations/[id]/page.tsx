@@ -3,17 +3,35 @@ import { notFound, redirect } from "next/navigation"
 import { serverConfig } from "app/core/serverConfig"
 import { ImpersonateButton } from "app/impersonation/components/ImpersonateDialog"
 import { loadCurrentUser } from "app/users/currentUser"
+import { ChangeRoleControl } from "../components/ChangeRoleControl"
 import { loadOrganizationPage, parseId, type MemberRow } from "../members"
 
 const ORG_ROLE_NAMES = { OWNER: "Owner", ADMIN: "Admin", MEMBER: "Member" } as const
 
-function MemberLine({ member, ttlSeconds }: { member: MemberRow; ttlSeconds: number }) {
+function MemberLine({
+  member,
+  ttlSeconds,
+  organizationId,
+  showRoleColumn,
+}: {
+  member: MemberRow
+  ttlSeconds: number
+  organizationId: number
+  showRoleColumn: boolean
+}) {
   const { eligibility } = member
   return (
     <tr>
       <td>{member.name}</td>
       <td>{member.email}</td>
       <td>{ORG_ROLE_NAMES[member.role]}</td>
+      {showRoleColumn && (
+        <td>
+          {member.roleChoices.length > 0 && (
+            <ChangeRoleControl organizationId={organizationId} member={member} choices={member.roleChoices} />
+          )}
+        </td>
+      )}
       {eligibility && (
         <td>
           {eligibility.allowed ? (
@@ -75,6 +93,7 @@ export default async function OrganizationPage({
               <th scope="col">Name</th>
               <th scope="col">Email</th>
               <th scope="col">Role</th>
+              {page.mayChangeRolesHere && <th scope="col">Change role</th>}
               {page.mayImpersonateHere && <th scope="col">Actions</th>}
             </tr>
           </thead>
@@ -84,6 +103,8 @@ export default async function OrganizationPage({
                 key={member.userId}
                 member={member}
                 ttlSeconds={serverConfig.impersonation.ttlSeconds}
+                organizationId={organization.id}
+                showRoleColumn={page.mayChangeRolesHere}
               />
             ))}
           </tbody>

@@ -1,9 +1,9 @@
 "use client"
 import { useMutation } from "@blitzjs/rpc"
-import logoutEverywhere from "../mutations/logoutEverywhere"
+import signOutEverywhere from "../mutations/signOutEverywhere"
 
-export function LogoutEverywhereButton() {
-  const [signOut, { isPending, error }] = useMutation(logoutEverywhere, { throwOnError: false })
+export function SignOutEverywhereButton() {
+  const [signOut, { isPending, error }] = useMutation(signOutEverywhere, { throwOnError: false })
   return (
     <p>
       <button
