@@ -4,6 +4,7 @@ import os from "node:os"
 import path from "node:path"
 import { expect, test } from "@playwright/test"
 import { BASE_PORT } from "../../playwright.config"
+import { DEMO_USERS } from "../../db/demoAccounts"
 
 /** A production server (`next start`, no DEMO_MODE) refuses the published demo accounts and a missing secret. */
 
@@ -55,7 +56,9 @@ test("production refuses to start while a demo account keeps the demo password",
     execFileSync(bin("tsx"), ["db/seeds.ts"], { env, stdio: "ignore" })
     const { code, output } = await startServer(BASE_PORT + 2, env)
     expect(code, output).toBe(1)
-    expect(output).toContain("Refusing to start in production: 9 demo account(s) still use the published demo password")
+    expect(output).toContain(
+      `Refusing to start in production: ${DEMO_USERS.length} demo account(s) still use the published demo password`,
+    )
     expect(output).toContain("superadmin@example.com")
     expect(output).toContain("set DEMO_MODE=true")
   } finally {
