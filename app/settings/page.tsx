@@ -1,6 +1,7 @@
 "use client"
 import { useQuery } from "@blitzjs/rpc"
 import Link from "next/link"
+import { useState } from "react"
 import { SignOutEverywhereButton } from "app/auth/components/SignOutEverywhereButton"
 import { errorMessageForPerson } from "app/core/components/Form"
 import { ApiKeys } from "./components/ApiKeys"
@@ -21,6 +22,7 @@ const ORG_ROLE_NAMES = { OWNER: "owner", ADMIN: "admin", MEMBER: "member" } as c
 export default function SettingsPage() {
   const [settings, { error, isLoading, refetch }] = useQuery(getSettings, null, { refetchOnWindowFocus: false })
   const signedOut = (error as { name?: string } | null)?.name === "AuthenticationError"
+  const [passwordNotice, setPasswordNotice] = useState<string | null>(null)
 
   return (
     <section>
@@ -84,7 +86,12 @@ export default function SettingsPage() {
 
           <h2>Password</h2>
           <p className="hint">Changing it signs out your other sessions and ends any impersonation you started.</p>
-          <PasswordForm />
+          {passwordNotice && (
+            <p className="hint" role="status" data-testid="password-notice">
+              {passwordNotice}
+            </p>
+          )}
+          <PasswordForm onChanged={setPasswordNotice} />
 
           <h2>Email</h2>
           <EmailForm onChanged={refetch} />

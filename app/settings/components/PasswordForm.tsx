@@ -1,14 +1,16 @@
 "use client"
 import { useMutation } from "@blitzjs/rpc"
-import { useState } from "react"
 import { FORM_ERROR, Form, errorMessageForPerson } from "app/core/components/Form"
 import { LabeledTextField } from "app/core/components/LabeledTextField"
 import changePassword from "../mutations/changePassword"
 import { ChangePasswordForm } from "../schemas"
 
-export function PasswordForm() {
+/**
+ * `onChanged` gets the outcome in words: the page keeps it, because the new session makes the
+ * page load its data again (and this form with it).
+ */
+export function PasswordForm({ onChanged }: { onChanged: (message: string | null) => void }) {
   const [change] = useMutation(changePassword, { throwOnError: false })
-  const [done, setDone] = useState<string | null>(null)
   return (
     <Form
       schema={ChangePasswordForm}
@@ -16,11 +18,11 @@ export function PasswordForm() {
       aria-label="Change password"
       initialValues={{ currentPassword: "", newPassword: "", repeatNewPassword: "" }}
       onSubmit={async (values, form) => {
-        setDone(null)
+        onChanged(null)
         try {
           const result = await change({ currentPassword: values.currentPassword, newPassword: values.newPassword })
           const others = result.otherSessionsEnded
-          setDone(
+          onChanged(
             `Password changed. ${others === 0 ? "No other session was signed in." : `${others} other session${others === 1 ? " was" : "s were"} signed out.`}`,
           )
           setTimeout(() => form.restart())
@@ -32,11 +34,6 @@ export function PasswordForm() {
       <LabeledTextField name="currentPassword" label="Current password" type="password" autoComplete="current-password" />
       <LabeledTextField name="newPassword" label="New password" type="password" autoComplete="new-password" />
       <LabeledTextField name="repeatNewPassword" label="Repeat the new password" type="password" autoComplete="new-password" />
-      {done && (
-        <p className="hint" role="status">
-          {done}
-        </p>
-      )}
     </Form>
   )
 }
