@@ -140,7 +140,8 @@ test("a refusal from the server is shown in words inside the dialog", async ({ c
   await expect(banner(otherTab)).toContainText("Uma User")
 
   await dialog.getByRole("button", { name: "Confirm" }).click()
-  await expect(dialog.getByRole("alert")).toHaveText("Stop the current impersonation before starting another")
+  // The RPC route's gate answers: starting another impersonation is on the refused list.
+  await expect(dialog.getByRole("alert")).toHaveText("This action is never allowed while impersonating a user, in any mode")
   await expect(dialog).toBeVisible()
   await otherTab.reload()
   await expect(banner(otherTab)).toContainText("Uma User") // still the first impersonation
