@@ -22,6 +22,7 @@ test("read-only refuses a rename in the page; read-write after step-up renames, 
 
   // Support, read-only (the default).
   await logIn(page, "support@example.com")
+  await page.goto("/admin")
   const form = page.getByRole("form", { name: "Switch to User" })
   await form.getByLabel("User ID or email").fill("user@example.com")
   await form.getByLabel("Reason").fill("Ticket 7100: export button renames nothing")

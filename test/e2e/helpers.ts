@@ -3,9 +3,11 @@ import { expect, type Page } from "@playwright/test"
 export const DEMO_PASSWORD = "demo-password-1"
 
 export async function logIn(page: Page, email: string) {
-  await page.goto("/login")
+  // After hydration: a field filled before React takes over the form can be emptied by it.
+  await page.goto("/login", { waitUntil: "networkidle" })
   await page.getByLabel("Email").fill(email)
   await page.getByLabel("Password").fill(DEMO_PASSWORD)
+  await expect(page.getByLabel("Email")).toHaveValue(email)
   await page.getByRole("button", { name: "Log in" }).click()
   await expect(page.getByTestId("signed-in-as")).toContainText(email)
 }
