@@ -21,8 +21,7 @@ import {
   type StartRequest,
 } from "./policy"
 import { ACTOR_TOKEN_PATTERN, type CreateActorTokenInput } from "./schemas"
-import { recordRefusedStart, startImpersonation, startsThisMonth } from "./start"
-import { STEP_UP_THROTTLED, checkStepUp } from "./stepUp"
+import { decideStartWithStepUp, recordRefusedStart, startImpersonation, startsThisMonth } from "./start"
 
 /**
  * Actor tokens (Clerk's actor tokens, the SaaS console's "open in a new tab"): a single-use,
@@ -116,28 +115,7 @@ export async function createActorTokenFor(
     enabled: serverConfig.impersonation.enabled,
     quota: { limit: serverConfig.impersonation.monthlyQuota, usedThisMonth },
   }
-  // Every other rule first: a token that cannot be created never checks (or counts) a password.
-  const eligible = decideImpersonationStart({ ...request, mode: "READ_ONLY" })
-  if (!eligible.allowed) {
-    await recordRefusedStart({ code: eligible.code, ...refusal })
-    throw new ImpersonationRefusedError(eligible.code, eligible.message)
-  }
-  const check = await checkStepUp({
-    actorId: actor.id,
-    mode,
-    password: input.password,
-    onLocked: () => recordRefusedStart({ code: STEP_UP_THROTTLED, ...refusal }),
-  })
-  const decision = decideImpersonationStart({ ...request, mode, stepUp: check.stepUp })
-  if (!decision.allowed) {
-    await recordRefusedStart({
-      code: decision.code,
-      ...refusal,
-      details: { ...refusal.details, stepUp: check.stepUp },
-      alsoInTransaction: check.recordFailure,
-    })
-    throw new ImpersonationRefusedError(decision.code, decision.message)
-  }
+  const grant = await decideStartWithStepUp({ request, mode, password: input.password, refusal })
   const subject = target!
   const token = newActorToken()
   const expiresAt = actorTokenExpiresAt(now, serverConfig.impersonation.actorTokenTtlSeconds)
@@ -161,13 +139,13 @@ export async function createActorTokenFor(
         actorId: actor.id,
         subjectId: subject.id,
         impersonationId: null,
-        organizationId: organizationOf(decision.grant),
+        organizationId: organizationOf(grant),
         details: {
           actorTokenId: created.id,
           reason: input.reason,
           ticketUrl,
           mode: created.mode,
-          grant: decision.grant,
+          grant,
           expiresAt: expiresAt.toISOString(),
         },
       },

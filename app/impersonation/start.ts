@@ -4,12 +4,15 @@ import { recordAuditEvent } from "app/audit/log"
 import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
 import { endImpersonation } from "./guard"
+import { STEP_UP_THROTTLED, checkStepUp } from "./stepUp"
 import {
+  decideImpersonationStart,
   decideQuota,
   impersonationExpiresAt,
   monthStart,
   type Grant,
   type ImpersonationMode,
+  type StartRequest,
   type RefusalCode,
 } from "./policy"
 
@@ -168,4 +171,43 @@ export async function recordRefusedStart(entry: {
       details: { code: entry.code, reason: entry.reason, requested: entry.requested, ...entry.details },
     })
   })
+}
+
+type RefusalEntry = Omit<Parameters<typeof recordRefusedStart>[0], "code">
+
+/**
+ * Every way in (impersonateUser, actor tokens) decides a start the same way: every other rule
+ * first, as if read-only, so a start that cannot happen never checks (or counts) a password;
+ * then the step-up for read-write (stepUp.ts). Refusals are audited with `refusal` (never the
+ * password; a step-up refusal with its outcome) and thrown. Returns the grant.
+ */
+export async function decideStartWithStepUp(args: {
+  request: StartRequest
+  mode: ImpersonationMode
+  password: string | undefined
+  refusal: RefusalEntry & { details: Record<string, unknown> }
+}): Promise<Grant> {
+  const { request, mode, refusal } = args
+  const eligible = decideImpersonationStart({ ...request, mode: "READ_ONLY" })
+  if (!eligible.allowed) {
+    await recordRefusedStart({ ...refusal, code: eligible.code })
+    throw new ImpersonationRefusedError(eligible.code, eligible.message)
+  }
+  const check = await checkStepUp({
+    actorId: request.actor.id,
+    mode,
+    password: args.password,
+    onLocked: () => recordRefusedStart({ ...refusal, code: STEP_UP_THROTTLED }),
+  })
+  const decision = decideImpersonationStart({ ...request, mode, stepUp: check.stepUp })
+  if (!decision.allowed) {
+    await recordRefusedStart({
+      ...refusal,
+      code: decision.code,
+      details: { ...refusal.details, stepUp: check.stepUp },
+      alsoInTransaction: check.recordFailure,
+    })
+    throw new ImpersonationRefusedError(decision.code, decision.message)
+  }
+  return decision.grant
 }

@@ -4,10 +4,9 @@ import db from "db"
 import { ImpersonationRefusedError } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
 import { sessionHolder, toPolicyUser, userForPolicy } from "../guard"
-import { decideImpersonationStart, type StartRequest } from "../policy"
+import type { StartRequest } from "../policy"
 import { ImpersonateUserInput } from "../schemas"
-import { recordRefusedStart, startImpersonation, startsThisMonth } from "../start"
-import { STEP_UP_THROTTLED, checkStepUp } from "../stepUp"
+import { decideStartWithStepUp, recordRefusedStart, startImpersonation, startsThisMonth } from "../start"
 
 export default resolver.pipe(
   resolver.zod(ImpersonateUserInput),
@@ -39,28 +38,7 @@ export default resolver.pipe(
       enabled: serverConfig.impersonation.enabled,
       quota: { limit: serverConfig.impersonation.monthlyQuota, usedThisMonth },
     }
-    // Every other rule first: a start that cannot happen never checks (or counts) a password.
-    const eligible = decideImpersonationStart({ ...request, mode: "READ_ONLY" })
-    if (!eligible.allowed) {
-      await recordRefusedStart({ code: eligible.code, ...refusal })
-      throw new ImpersonationRefusedError(eligible.code, eligible.message)
-    }
-    const check = await checkStepUp({
-      actorId: actor.id,
-      mode,
-      password: input.password,
-      onLocked: () => recordRefusedStart({ code: STEP_UP_THROTTLED, ...refusal }),
-    })
-    const decision = decideImpersonationStart({ ...request, mode, stepUp: check.stepUp })
-    if (!decision.allowed) {
-      await recordRefusedStart({
-        code: decision.code,
-        ...refusal,
-        details: { ...refusal.details, stepUp: check.stepUp },
-        alsoInTransaction: check.recordFailure,
-      })
-      throw new ImpersonationRefusedError(decision.code, decision.message)
-    }
+    const grant = await decideStartWithStepUp({ request, mode, password: input.password, refusal })
     const subject = target!
     let impersonation
     try {
@@ -68,7 +46,7 @@ export default resolver.pipe(
         session: ctx.session,
         actorId: actor.id,
         subject,
-        grant: decision.grant,
+        grant,
         reason: input.reason,
         ticketUrl,
         mode,
