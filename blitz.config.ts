@@ -30,9 +30,10 @@ export const impersonationGuardRails = {
   /**
    * Always allowed and not gated: ending the impersonation (its own audit event: Stop, sign-out,
    * or signing in over it as someone else, which ends it as SIGNED_OUT) and revealing a masked
-   * field (audited as SENSITIVE_FIELD_REVEALED).
+   * field (audited as SENSITIVE_FIELD_REVEALED). Creating an account (signup) is a mutation
+   * like any other: refused read-only.
    */
-  alwaysAllowed: ["stopImpersonating", "logout", "login", "signup", "revealSensitiveField"],
+  alwaysAllowed: ["stopImpersonating", "logout", "login", "revealSensitiveField"],
 } as const satisfies { refusedActions: readonly string[]; alwaysAllowed: readonly string[] }
 
 /**

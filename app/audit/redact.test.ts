@@ -26,4 +26,16 @@ describe("redactSecrets", () => {
     expect(redactSecrets(undefined)).toBeUndefined()
     expect(redactSecrets({ at: new Date("2026-12-02T00:00:00Z") })).toEqual({ at: "2026-12-02T00:00:00.000Z" })
   })
+
+  it("redacts fields named like a sensitive field (blitz.config.ts)", () => {
+    expect(redactSecrets({ name: "Uma", phone: "+1 555 000 9999" })).toEqual({ name: "Uma", phone: REDACTED })
+  })
+
+  it("makes NUL and lone surrogates storable, in values and keys", () => {
+    expect(redactSecrets({ name: "x\u0000", "\u0000": 1, list: ["\ud800"] })).toEqual({
+      name: "x\uFFFD",
+      "\uFFFD": 1,
+      list: ["\uFFFD"],
+    })
+  })
 })

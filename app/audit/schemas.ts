@@ -14,5 +14,6 @@ export const AuditAction = z.enum([
   "ACTOR_TOKEN_REVOKED",
   "IMPERSONATED_MUTATION",
   "SENSITIVE_FIELD_REVEALED",
+  "MEMBER_ROLE_CHANGED",
 ])
 export type AuditAction = z.infer<typeof AuditAction>

@@ -43,7 +43,10 @@ export function shareText(input: {
   ].join("\n")
 }
 
-/** The project's page, absolute when the app knows its public origin. */
+/**
+ * The project's page: absolute only with APP_ORIGIN. Never from the request's Host header, which a
+ * sender could set to point the recipient at another site.
+ */
 export function projectLink(origin: string | null, projectId: number): string {
   return `${origin ?? ""}/projects/${projectId}`
 }

@@ -273,6 +273,34 @@ describe("the gate itself", () => {
     expect(await db.auditEvent.count({ where: { impersonationId, action: "IMPERSONATED_MUTATION" } })).toBe(1)
   })
 
+  it("records a hostile body (NUL, a lone surrogate) storably and still answers with the refusal", async () => {
+    const f = await fixture()
+    const { browser, impersonationId } = await impersonate(f, "READ_ONLY")
+    const res = await browser.rpcRaw(
+      "deleteAccount",
+      JSON.stringify({ params: { password: "p\u0000", "\u0000": 1, x: "\ud800" }, meta: { params: null } }),
+    )
+    expect(res.error).toMatchObject({ code: "IMPERSONATION_REFUSED_ACTION" })
+    const [event] = await db.auditEvent.findMany({ where: { impersonationId, action: "IMPERSONATED_MUTATION" } })
+    expect(event!.details).toMatchObject({ input: { password: REDACTED, "\uFFFD": 1, x: "\uFFFD" } })
+  })
+
+  it("keeps a phone typed in read-write out of the audit log, and refuses creating an account read-only", async () => {
+    const f = await fixture()
+    const rw = await impersonate(f, "READ_WRITE")
+    expect((await rw.browser.rpc("updateProfile", { name: "Uma", phone: "+1 555 000 9999" })).error).toBeNull()
+    const [event] = await db.auditEvent.findMany({ where: { impersonationId: rw.impersonationId, action: "IMPERSONATED_MUTATION" } })
+    expect(event!.details).toMatchObject({ outcome: "ALLOWED", input: { phone: REDACTED } })
+    expect(JSON.stringify(event!.details)).not.toContain("9999")
+
+    const g = await fixture()
+    const ro = await impersonate(g, "READ_ONLY")
+    const email = `${uniqueTag("signup")}@fixture.example`
+    const res = await ro.browser.rpc("signup", { name: "New", email, password: "a-long-password-1" })
+    expect(res.error).toMatchObject({ code: "IMPERSONATION_READ_ONLY" })
+    expect(await db.user.count({ where: { email } })).toBe(0)
+  })
+
   it("lets Stop through in read-only mode, unaudited as a mutation", async () => {
     const f = await fixture()
     const { browser, impersonationId } = await impersonate(f, "READ_ONLY")

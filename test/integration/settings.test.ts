@@ -479,6 +479,14 @@ describe("changeMemberRole", () => {
     expect(await roleOf(org.id, member.id)).toBe("MEMBER")
     expect((await byOwner.rpc("changeMemberRole", { organizationId: org.id, userId: admin.id, role: "OWNER" })).error).toBeNull()
     expect(await roleOf(org.id, admin.id)).toBe("OWNER")
+    // Each change is on record (roles decide who may impersonate whom); a no-op is not.
+    expect((await byOwner.rpc("changeMemberRole", { organizationId: org.id, userId: admin.id, role: "OWNER" })).result).toMatchObject({ changed: false })
+    const events = await db.auditEvent.findMany({ where: { organizationId: org.id, action: "MEMBER_ROLE_CHANGED" }, orderBy: { id: "asc" } })
+    expect(events.map((e) => [e.actorId, e.subjectId, e.details])).toEqual([
+      [owner.id, member.id, { from: "MEMBER", to: "ADMIN" }],
+      [admin.id, member.id, { from: "ADMIN", to: "MEMBER" }],
+      [owner.id, admin.id, { from: "ADMIN", to: "OWNER" }],
+    ])
   })
 
   it("refuses in words what the caller may not do, and changes nothing", async () => {
@@ -508,6 +516,7 @@ describe("changeMemberRole", () => {
       expect((await byOwner.rpc("changeMemberRole", input)).error?.statusCode, JSON.stringify(input)).toBe(400)
     }
     expect(await roles(org.id)).toEqual(before)
+    expect(await db.auditEvent.count({ where: { organizationId: org.id, action: "MEMBER_ROLE_CHANGED" } })).toBe(0)
   })
 
   it("keeps at least one owner when two owners demote each other at once", async () => {

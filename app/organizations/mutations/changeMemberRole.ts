@@ -1,6 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { AuthorizationError, NotFoundError } from "blitz"
 import db from "db"
+import { recordAuditEvent } from "app/audit/log"
 import { lockOwners } from "../ownership"
 import { decideRoleChange, type RoleChangeRefusal } from "../roles"
 import { ChangeMemberRole } from "../schemas"
@@ -43,6 +44,15 @@ export default resolver.pipe(
       if (!decision.allowed) throw new MemberRoleRefusedError(decision.code, decision.message)
       if (theirs.role === role) return { organizationId, userId, role, changed: false }
       await tx.membership.update({ where: { id: theirs.id }, data: { role }, select: { id: true } })
+      // Roles decide who may impersonate whom: every change is on record, with the change itself.
+      await recordAuditEvent(tx, {
+        action: "MEMBER_ROLE_CHANGED",
+        actorId,
+        subjectId: userId,
+        impersonationId: null,
+        organizationId,
+        details: { from: theirs.role, to: role },
+      })
       return { organizationId, userId, role, changed: true }
     })
   },

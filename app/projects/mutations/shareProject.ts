@@ -1,7 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { NotFoundError } from "blitz"
+import { serverConfig } from "app/core/serverConfig"
 import db from "db"
-import { currentRequestMeta } from "app/core/requestContext"
 import { sendEmail, type Sent } from "mailers/outbox"
 import {
   NotProjectOwnerError,
@@ -74,7 +74,7 @@ export default resolver.pipe(
         ownerName: project.owner.name,
         projectName: project.name,
         organizationName: project.organization.name,
-        link: projectLink(currentRequestMeta().origin, project.id),
+        link: projectLink(serverConfig.http.appOrigin, project.id),
       }),
     })
     return { project: await loadProjectDetail(project.id, userId), sharedWith: member, email: sent }
