@@ -28,7 +28,7 @@ export const DEMO_USERS: DemoUser[] = [
     email: "pat@example.com",
     name: "Pat Partner",
     organization: { name: "Umbrella", role: "MEMBER" },
-    phone: "+1 555 0100 1009",
+    phone: "+1 555 0100 1010",
   },
   { email: "disabled@example.com", name: "Dana Disabled", status: "DISABLED", phone: "+1 555 0100 1004" },
   { email: "optout@example.com", name: "Oscar Optout", impersonationConsent: "NEVER", phone: "+1 555 0100 1005" },

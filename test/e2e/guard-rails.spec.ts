@@ -22,7 +22,7 @@ test("read-only refuses a rename in the page; read-write after step-up renames, 
 
   // Support, read-only (the default).
   await logIn(page, "support@example.com")
-  await page.goto("/admin")
+  await page.goto("/admin", { waitUntil: "networkidle" })
   const form = page.getByRole("form", { name: "Switch to User" })
   await form.getByLabel("User ID or email").fill("user@example.com")
   await form.getByLabel("Reason").fill("Ticket 7100: export button renames nothing")
@@ -38,6 +38,8 @@ test("read-only refuses a rename in the page; read-write after step-up renames, 
   await expect(page.getByRole("heading", { name, level: 1 })).toBeVisible()
   await banner(page).getByRole("button", { name: "Stop impersonating" }).click()
   await expect(page).toHaveURL("/admin")
+  // A fresh, hydrated form (fields filled before hydration can be emptied).
+  await page.goto("/admin", { waitUntil: "networkidle" })
 
   // Read-write, after the admin's own password.
   await form.getByLabel("User ID or email").fill("user@example.com")

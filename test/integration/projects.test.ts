@@ -1,13 +1,14 @@
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
+import { SecurePassword } from "@blitzjs/auth/secure-password"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import db from "db"
 import { serverConfig } from "app/core/serverConfig"
 import type { ProjectDetail, ProjectSummary } from "app/projects/projectData"
 import type { ShareProjectResult } from "app/projects/mutations/shareProject"
 import { TestBrowser } from "test/helpers/browser"
-import { createOrganization, createUser } from "test/helpers/fixtures"
+import { PASSWORD, createOrganization, createUser } from "test/helpers/fixtures"
 import { signIn } from "test/helpers/session"
 
 /**
@@ -465,7 +466,7 @@ describe("during an impersonation", () => {
 
 describe("the demo seed", () => {
   it("gives Uma projects, one shared with her teammate Pat, and a second run adds nothing", async () => {
-    const { DEMO_PASSWORD, seed } = await import("db/seeds")
+    const { seed } = await import("db/seeds")
     const { DEMO_PROJECTS } = await import("db/demoProjects")
     await seed()
     const counts = async () => ({ projects: await db.project.count(), members: await db.projectMember.count() })
@@ -475,8 +476,15 @@ describe("the demo seed", () => {
 
     const uma = await db.user.findUniqueOrThrow({ where: { email: "user@example.com" } })
     const pat = await db.user.findUniqueOrThrow({ where: { email: "pat@example.com" } })
+    // Another file (sign-in) may have changed the demo passwords in a shared PostgreSQL database.
+    await db.user.update({ where: { id: uma.id }, data: { hashedPassword: await SecurePassword.hash(PASSWORD) } })
     const browser = new TestBrowser()
-    await browser.login(uma.email, DEMO_PASSWORD)
+    try {
+      await browser.login(uma.email, PASSWORD)
+    } finally {
+      // As the seed left it: other files count the demo accounts still on the demo password.
+      await db.user.update({ where: { id: uma.id }, data: { hashedPassword: uma.hashedPassword } })
+    }
     const projects = await listed(browser)
     expect(projects.map((p) => p.name).sort()).toEqual(
       DEMO_PROJECTS.filter((p) => p.owner === uma.email || p.sharedWith.includes(uma.email))
