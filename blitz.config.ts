@@ -26,6 +26,17 @@ export const impersonationGuardRails = {
     "impersonateUser",
     "createActorToken",
     "redeemActorToken",
+    // The user's own say over support access (issue 8): never decided by the admin acting as them.
+    "setImpersonationConsent",
+    "decideAccessRequest",
+    "revokeAccessGrant",
+    "endAccessByUser",
+    "setOrganizationConsentFloor",
+    // Where security events are sent (SUPERADMIN tools).
+    "createWebhookEndpoint",
+    "setWebhookEndpointEnabled",
+    "deleteWebhookEndpoint",
+    "retryOutboxMessage",
   ],
   /**
    * Always allowed and not gated: ending the impersonation (its own audit event: Stop, sign-out,
@@ -61,6 +72,15 @@ function isOrigin(value: string): boolean {
     const url = new URL(value)
     const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password
     return (url.protocol === "http:" || url.protocol === "https:") && bare && !/[?#]/.test(value)
+  } catch {
+    return false
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return url.protocol === "http:" || url.protocol === "https:"
   } catch {
     return false
   }
@@ -117,6 +137,18 @@ const ServerEnv = z.object({
     .optional(),
   MAIL_FROM: z.string().trim().min(3).max(200).regex(/^[^\r\n]+$/, "must be one line").default("Acme Support <no-reply@localhost>"),
   MAIL_PREVIEW_DIR: z.string().trim().optional(),
+  WEBHOOK_URL: z
+    .string()
+    .trim()
+    .refine(isHttpUrl, "must be an http:// or https:// URL")
+    .optional(),
+  WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  WEBHOOK_TIMEOUT_MS: wholeNumber(100, 10_000),
+  OUTBOX_WORKER: booleanFromEnv.default(true),
+  OUTBOX_POLL_MS: wholeNumber(50, 2_000),
+  OUTBOX_MAX_ATTEMPTS: wholeNumber(1, 8),
+  OUTBOX_RETRY_BASE_MS: wholeNumber(1, 30_000),
+  OUTBOX_LEASE_SECONDS: wholeNumber(1, 60),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       message: "must be one of fatal, error, warn, info, debug, trace, silent",
@@ -167,6 +199,23 @@ export type ServerConfig = {
     /** Where messages go without SMTP; null: `.data/mail-preview` (mailers/mailer.ts). */
     previewDir: string | null
   }
+  /** The outbox worker (mailers/worker.ts): receipts and webhooks, retried with backoff. */
+  outbox: {
+    /** Run the worker inside each server process (every instance may; none sends twice). */
+    inProcessWorker: boolean
+    pollMs: number
+    /** Tries before a message is DEAD (the dead-letter state). */
+    maxAttempts: number
+    /** The wait before retry n is base * 2^(n-1), capped at one hour. */
+    retryBaseMs: number
+    /** A claimed message is left to another worker after this long (a worker that died mid-send). */
+    leaseMs: number
+  }
+  webhooks: {
+    /** The endpoint configured by the environment (WEBHOOK_URL, WEBHOOK_SECRET); null: none. */
+    fromEnv: { url: string; secret: string } | null
+    timeoutMs: number
+  }
   http: {
     /** How many reverse proxies in front of the server append to X-Forwarded-For (0: none). */
     trustProxy: number
@@ -184,6 +233,9 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`)
     throw new Error(`Invalid configuration in the environment: ${problems.join("; ")}`)
+  }
+  if (Boolean(parsed.data.WEBHOOK_URL) !== Boolean(parsed.data.WEBHOOK_SECRET)) {
+    throw new Error("Invalid configuration in the environment: WEBHOOK_URL and WEBHOOK_SECRET must be set together")
   }
   const production = env.NODE_ENV === "production"
   const building = env.NEXT_PHASE === "phase-production-build" // `next build` signs nothing
@@ -223,6 +275,20 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       smtpUrl: parsed.data.SMTP_URL ?? null,
       from: parsed.data.MAIL_FROM,
       previewDir: parsed.data.MAIL_PREVIEW_DIR || null,
+    },
+    outbox: {
+      inProcessWorker: parsed.data.OUTBOX_WORKER,
+      pollMs: parsed.data.OUTBOX_POLL_MS,
+      maxAttempts: parsed.data.OUTBOX_MAX_ATTEMPTS,
+      retryBaseMs: parsed.data.OUTBOX_RETRY_BASE_MS,
+      leaseMs: parsed.data.OUTBOX_LEASE_SECONDS * 1000,
+    },
+    webhooks: {
+      fromEnv:
+        parsed.data.WEBHOOK_URL && parsed.data.WEBHOOK_SECRET
+          ? { url: parsed.data.WEBHOOK_URL, secret: parsed.data.WEBHOOK_SECRET }
+          : null,
+      timeoutMs: parsed.data.WEBHOOK_TIMEOUT_MS,
     },
     http: { trustProxy: parsed.data.TRUST_PROXY, appOrigin: parsed.data.APP_ORIGIN ?? null },
     logLevel: parsed.data.LOG_LEVEL,

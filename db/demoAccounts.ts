@@ -8,7 +8,7 @@ type DemoUser = {
   name: string
   role?: Role
   status?: "ACTIVE" | "DISABLED"
-  impersonationConsent?: "ALLOWED" | "NEVER"
+  impersonationConsent?: "ALLOWED" | "ASK" | "NEVER"
   organization?: { name: string; role: OrgRole }
   /** Fictional (555-01xx is reserved for fiction): a sensitive field, masked while impersonating. */
   phone?: string
@@ -32,6 +32,8 @@ export const DEMO_USERS: DemoUser[] = [
   },
   { email: "disabled@example.com", name: "Dana Disabled", status: "DISABLED", phone: "+1 555 0100 1004" },
   { email: "optout@example.com", name: "Oscar Optout", impersonationConsent: "NEVER", phone: "+1 555 0100 1005" },
+  // Support must ask Avery first: a start creates an access request that Avery approves or denies.
+  { email: "ask@example.com", name: "Avery Ask", impersonationConsent: "ASK", phone: "+1 555 0100 1011" },
   {
     email: "owner@acme.example",
     name: "Olive Owner",
@@ -65,5 +67,6 @@ export function describeDemoUser(demo: DemoUser): string {
   if (demo.organization) parts.push(`${demo.organization.role.toLowerCase()} of ${demo.organization.name}`)
   if (demo.status === "DISABLED") parts.push("disabled")
   if (demo.impersonationConsent === "NEVER") parts.push("never allows impersonation")
+  if (demo.impersonationConsent === "ASK") parts.push("approves each access")
   return parts.join(", ")
 }

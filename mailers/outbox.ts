@@ -1,4 +1,4 @@
-import db from "db"
+import db, { type Prisma } from "db"
 import { currentDbScope, currentImpersonation } from "db/scope"
 import { log } from "app/core/log"
 import { deliverEmail, OutgoingEmail } from "./mailer"
@@ -40,4 +40,22 @@ export async function sendEmail(input: OutgoingEmail): Promise<Sent> {
     log.warn({ outbox: { id: row.id, error: reason } }, "Email could not be delivered; kept in the outbox as FAILED")
     return { id: row.id, status: "FAILED" }
   }
+}
+
+/**
+ * Queues an email for the outbox worker (mailers/worker.ts), inside the caller's transaction:
+ * it is sent only if the change commits, and is not lost if the process dies before sending.
+ * Never held: these are the app's own messages to a person (receipts, access requests).
+ */
+export async function enqueueEmail(
+  tx: Prisma.TransactionClient,
+  input: OutgoingEmail & { auditEventId?: number | null },
+  now = new Date(),
+): Promise<{ id: number }> {
+  const { auditEventId = null, ...email } = input
+  const message = OutgoingEmail.parse(email)
+  return tx.outboxMessage.create({
+    data: { ...message, kind: "EMAIL", status: "PENDING", nextAttemptAt: now, auditEventId },
+    select: { id: true },
+  })
 }

@@ -75,7 +75,7 @@ type UserRow = {
   email: string
   role: PlatformRole
   status: "ACTIVE" | "DISABLED"
-  impersonationConsent: "ALLOWED" | "NEVER"
+  impersonationConsent: "ALLOWED" | "ASK" | "NEVER"
   /** JSON text: [{organizationId, role, name}] ordered by organization id. */
   memberships: string
 }

@@ -1,4 +1,5 @@
 import { Prisma } from "db"
+import { afterAuditEvent } from "integrations/events"
 import { log } from "app/core/log"
 import { serverConfig } from "app/core/serverConfig"
 import { currentRequestMeta } from "app/core/requestContext"
@@ -46,6 +47,8 @@ export async function recordAuditEvent(tx: Tx, entry: AuditEntry, at = new Date(
       keyId: key.id,
     },
   })
+  // What the event sends (receipt, webhooks) commits or rolls back with it.
+  await afterAuditEvent(tx, row)
   scheduleCheckpoint(last?.keyId == null)
   return row
 }

@@ -6,10 +6,13 @@ import { AuthorizationError } from "blitz"
  */
 export class ImpersonationRefusedError extends AuthorizationError {
   code: string
-  constructor(code: string, message: string) {
+  /** Facts the client may use (e.g. APPROVAL_REQUIRED's `accessRequestId`); Blitz sends `meta` over RPC. */
+  meta?: Record<string, unknown>
+  constructor(code: string, message: string, meta?: Record<string, unknown>) {
     super(message)
     this.name = "ImpersonationRefusedError"
     this.code = code
+    if (meta) this.meta = meta
   }
 }
 

@@ -21,7 +21,7 @@ import {
   type StartRequest,
 } from "./policy"
 import { ACTOR_TOKEN_PATTERN, type CreateActorTokenInput } from "./schemas"
-import { decideStartWithStepUp, recordRefusedStart, startImpersonation, startsThisMonth } from "./start"
+import { decideStartWithStepUp, latestAccessRequest, recordRefusedStart, startImpersonation, startsThisMonth } from "./start"
 
 /**
  * Actor tokens (Clerk's actor tokens, the SaaS console's "open in a new tab"): a single-use,
@@ -114,8 +114,11 @@ export async function createActorTokenFor(
     reason: input.reason,
     enabled: serverConfig.impersonation.enabled,
     quota: { limit: serverConfig.impersonation.monthlyQuota, usedThisMonth },
+    approval: target ? await latestAccessRequest(actor.id, target.id) : null,
+    now,
   }
-  const grant = await decideStartWithStepUp({ request, mode, password: input.password, refusal })
+  // An approval is checked again when the link is redeemed (decideTokenStart).
+  const { grant } = await decideStartWithStepUp({ request, mode, password: input.password, refusal })
   const subject = target!
   const token = newActorToken()
   const expiresAt = actorTokenExpiresAt(now, serverConfig.impersonation.actorTokenTtlSeconds)
@@ -346,6 +349,8 @@ export async function decideTokenStart(
     },
     mode: token.mode,
     stepUp: "VERIFIED",
+    approval: await latestAccessRequest(token.actorId, token.subjectId),
+    now,
   })
 }
 
@@ -413,6 +418,7 @@ export async function redeemActorTokenIn(session: SessionContext, ticket: string
       // browser is signed out at the end (start.ts sets handBackToActor from this).
       adminSessionHandle: decision.handBackToActor ? session.$handle : null,
       claim: (tx) => claimActorToken(tx, found, grant, decision.handBackToActor, now),
+      approval: start.approval,
       now,
     })
     return {

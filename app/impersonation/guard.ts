@@ -19,24 +19,34 @@ import {
 
 /** What `toPolicyUser` needs from a User query: `db.user.findUnique({ where, ...userForPolicy })`. */
 export const userForPolicy = {
-  include: { memberships: { select: { organizationId: true, role: true } } },
+  include: {
+    memberships: { select: { organizationId: true, role: true, organization: { select: { consentFloor: true } } } },
+  },
 } as const
 
 const impersonationWithPeople = {
-  include: { actor: userForPolicy, subject: userForPolicy },
+  include: {
+    actor: userForPolicy,
+    subject: userForPolicy,
+    accessRequest: { select: { status: true, expiresAt: true } },
+  },
 } satisfies Prisma.ImpersonationDefaultArgs
+
+type MembershipRow = { organizationId: number; role: PolicyUser["memberships"][number]["role"]; organization?: { consentFloor: PolicyUser["impersonationConsent"] } }
 
 type SessionRow = Prisma.SessionGetPayload<object>
 
-export function toPolicyUser(
-  user: User & { memberships: PolicyUser["memberships"] },
-): PolicyUser {
+export function toPolicyUser(user: User & { memberships: readonly MembershipRow[] }): PolicyUser {
   return {
     id: user.id,
     role: user.role,
     status: user.status,
     impersonationConsent: user.impersonationConsent,
-    memberships: user.memberships,
+    memberships: user.memberships.map((m) => ({
+      organizationId: m.organizationId,
+      role: m.role,
+      consentFloor: m.organization?.consentFloor ?? "ALLOWED",
+    })),
   }
 }
 
@@ -134,6 +144,7 @@ export async function loadSessionForRequest(handle: string, now = new Date()): P
     subject: toPolicyUser(impersonation.subject),
     now,
     enabled: serverConfig.impersonation.enabled,
+    approval: impersonation.accessRequest,
   })
   if (review.active) return session
   if (!review.alreadyEnded) {

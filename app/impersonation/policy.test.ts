@@ -33,6 +33,7 @@ import {
   maskValue,
   CALL_REFUSAL_MESSAGES,
   STEP_UP_WRONG_PASSWORD,
+  type AccessApproval,
 } from "./policy"
 import {
   type EndRefusalCode,
@@ -88,7 +89,12 @@ function request(
 }
 
 function expectRefused(decision: StartDecision, code: RefusalCode) {
-  expect(decision).toEqual({ allowed: false, code, message: expect.stringMatching(/./) })
+  expect(decision).toMatchObject({ allowed: false, code, message: expect.stringMatching(/./) })
+  // Only the consent refusals carry more: the request waiting, or when to ask again.
+  const extra = Object.keys(decision).filter((key) => !["allowed", "code", "message"].includes(key))
+  expect(extra).toEqual(
+    code === "APPROVAL_REQUIRED" ? ["accessRequestId"] : code === "ACCESS_DENIED" || code === "ACCESS_REVOKED" ? ["retryAfter"] : [],
+  )
   // The quota refusal also names the quota; every other message is the code's own.
   if (code === "QUOTA") expect(decision).toMatchObject({ message: expect.stringContaining(REFUSAL_MESSAGES[code]) })
   else expect(decision).toMatchObject({ message: REFUSAL_MESSAGES[code] })
@@ -334,7 +340,58 @@ function refusalScenarios(): RefusalScenario[] {
       request: request(sup, user(), { mode: "READ_WRITE", stepUp: "MISSING" }),
       code: "STEP_UP_REQUIRED",
     },
+    {
+      name: "SUPPORT -> USER whose organization allows no staff access (floor NEVER)",
+      request: request(sup, user({ memberships: [{ organizationId: ORG_3, role: "MEMBER", consentFloor: "NEVER" }] })),
+      code: "ORGANIZATION_FORBIDS",
+    },
+    {
+      name: "SUPPORT -> USER who asks each time, no request yet",
+      request: request(sup, user({ impersonationConsent: "ASK" }), { approval: null, now: T0 }),
+      code: "APPROVAL_REQUIRED",
+    },
+    {
+      name: "SUPPORT -> USER who denied the request an hour ago",
+      request: request(sup, user({ impersonationConsent: "ASK" }), {
+        approval: approvalOf({ status: "DENIED", decidedAt: T0 }),
+        now: new Date(T0.getTime() + 3_600_000),
+      }),
+      code: "ACCESS_DENIED",
+    },
+    {
+      name: "SUPPORT -> USER who revoked the approval",
+      request: request(sup, user({ impersonationConsent: "ASK" }), {
+        approval: approvalOf({ status: "REVOKED", approvedMode: "READ_ONLY", expiresAt: new Date(T0.getTime() + 7_200_000), revokedAt: T0 }),
+        now: new Date(T0.getTime() + 60_000),
+      }),
+      code: "ACCESS_REVOKED",
+    },
+    {
+      name: "SUPPORT -> read-write under a read-only approval",
+      request: request(sup, user({ impersonationConsent: "ASK" }), {
+        approval: approvalOf({ status: "APPROVED", approvedMode: "READ_ONLY", expiresAt: new Date(T0.getTime() + 7_200_000), decidedAt: T0 }),
+        now: new Date(T0.getTime() + 60_000),
+        mode: "READ_WRITE",
+        stepUp: "VERIFIED",
+      }),
+      code: "MODE_NOT_APPROVED",
+    },
   ]
+}
+
+const T0 = new Date("2026-12-06T10:00:00Z")
+
+function approvalOf(overrides: Partial<AccessApproval>): AccessApproval {
+  return {
+    id: 1,
+    status: "PENDING",
+    requestExpiresAt: new Date(T0.getTime() + 24 * 3_600_000),
+    approvedMode: null,
+    expiresAt: null,
+    decidedAt: null,
+    revokedAt: null,
+    ...overrides,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,12 +17,16 @@ export const ORG_ROLE_PERMISSIONS: Record<OrgRole, readonly string[]> = {
 
 const ORG_ROLE_RANK: Record<OrgRole, number> = { OWNER: 3, ADMIN: 2, MEMBER: 1 }
 
+/** Whether staff may act as a user (rule 10): always, after the user approves a request, never. */
+export type Consent = "ALLOWED" | "ASK" | "NEVER"
+
 export type PolicyUser = {
   id: number
   role: PlatformRole
   status: "ACTIVE" | "DISABLED"
-  impersonationConsent: "ALLOWED" | "NEVER"
-  memberships: ReadonlyArray<{ organizationId: number; role: OrgRole }>
+  impersonationConsent: Consent
+  /** `consentFloor`: the organization OWNER's floor for members' consent (absent: ALLOWED). */
+  memberships: ReadonlyArray<{ organizationId: number; role: OrgRole; consentFloor?: Consent }>
 }
 
 export const REFUSAL_MESSAGES = {
@@ -39,6 +43,11 @@ export const REFUSAL_MESSAGES = {
   ORG_ROLE_NOT_LOWER:
     "You can only impersonate members whose role is lower than yours in every organization they belong to",
   TARGET_OPTED_OUT: "This user has turned off support access",
+  ORGANIZATION_FORBIDS: "This user's organization allows no staff access to its members' accounts",
+  APPROVAL_REQUIRED: "Waiting for the user's approval: this user approves each access to their account",
+  ACCESS_DENIED: "The user denied your access request",
+  ACCESS_REVOKED: "The user revoked your access",
+  MODE_NOT_APPROVED: "The user approved read-only access only: start read-only, or ask again",
   QUOTA: "You have used your monthly quota",
   STEP_UP_REQUIRED: "Enter your password to allow changes (read-write)",
 } as const
@@ -51,8 +60,10 @@ export type Grant =
   | { kind: "ORGANIZATION"; organizationId: number; role: OrgRole }
 
 export type StartDecision =
-  | { allowed: true; grant: Grant }
-  | { allowed: false; code: RefusalCode; message: string }
+  /** `approval`: the user's approval the start runs under (consent ASK), which caps its time. */
+  | { allowed: true; grant: Grant; approval?: ApprovedAccess }
+  /** `accessRequestId`: with APPROVAL_REQUIRED, the request already waiting for the user, if any. */
+  | { allowed: false; code: RefusalCode; message: string; accessRequestId?: number | null; retryAfter?: Date }
 
 const refuse = (code: RefusalCode): StartDecision => ({
   allowed: false,
@@ -148,6 +159,10 @@ export type StartRequest = {
    * decision. MISSING: none given; WRONG: it did not match.
    */
   stepUp?: StepUp
+  /** The latest access request by this actor for this target (consent ASK); absent: none. */
+  approval?: AccessApproval | null
+  /** When the decision is made (approvals expire); absent: now. */
+  now?: Date
 }
 
 export type ImpersonationMode = "READ_ONLY" | "READ_WRITE"
@@ -183,8 +198,121 @@ export function decideTarget(actor: PolicyUser, target: PolicyUser | null): Star
   const found = findGrant(actor, target)
   if ("code" in found) return refuse(found.code)
   if (target.status !== "ACTIVE") return refuse("TARGET_DISABLED")
-  if (target.impersonationConsent === "NEVER") return refuse("TARGET_OPTED_OUT")
+  const consent = effectiveConsent(target)
+  if (consent.consent === "NEVER") return refuse(consent.source === "USER" ? "TARGET_OPTED_OUT" : "ORGANIZATION_FORBIDS")
   return { allowed: true, grant: found.grant }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rule 10: consent, the organization floor and access requests
+// ---------------------------------------------------------------------------------------------
+
+const CONSENT_RANK: Record<Consent, number> = { ALLOWED: 0, ASK: 1, NEVER: 2 }
+
+/** The stricter of two consents. */
+export function stricterConsent(a: Consent, b: Consent): Consent {
+  return CONSENT_RANK[a] >= CONSENT_RANK[b] ? a : b
+}
+
+/**
+ * The consent that applies to a user: their own setting, unless an organization they belong to
+ * sets a stricter floor (the strictest of them). A member's setting can only make it stricter.
+ */
+export function effectiveConsent(user: Pick<PolicyUser, "impersonationConsent" | "memberships">): {
+  consent: Consent
+  source: "USER" | "ORGANIZATION"
+  organizationId: number | null
+} {
+  let result = { consent: user.impersonationConsent, source: "USER" as "USER" | "ORGANIZATION", organizationId: null as number | null }
+  for (const m of user.memberships) {
+    const floor = m.consentFloor ?? "ALLOWED"
+    if (CONSENT_RANK[floor] > CONSENT_RANK[result.consent]) {
+      result = { consent: floor, source: "ORGANIZATION", organizationId: m.organizationId }
+    }
+  }
+  return result
+}
+
+/** Who may set an organization's consent floor: its OWNERs only (never while impersonating). */
+export function maySetConsentFloor(user: PolicyUser, organizationId: number): boolean {
+  return (
+    user.status === "ACTIVE" &&
+    user.memberships.some((m) => m.organizationId === organizationId && m.role === "OWNER")
+  )
+}
+
+export type AccessRequestStatus = "PENDING" | "APPROVED" | "DENIED" | "REVOKED"
+
+/** An access request as the policy sees it: the latest by this admin for this user. */
+export type AccessApproval = {
+  id: number
+  status: AccessRequestStatus
+  /** A PENDING request unanswered by then has expired. */
+  requestExpiresAt: Date
+  /** APPROVED: the mode granted and until when. */
+  approvedMode: ImpersonationMode | null
+  expiresAt: Date | null
+  decidedAt: Date | null
+  revokedAt: Date | null
+}
+
+export type ApprovedAccess = { accessRequestId: number; until: Date; mode: ImpersonationMode }
+
+/** Access requests unanswered this long expire (DESIGN.md rule 10: 24 hours). */
+export const ACCESS_REQUEST_TTL_MS = 24 * 60 * 60_000
+/** The longest approval a user can give. */
+export const ACCESS_GRANT_MAX_HOURS = 24
+/** After a denial or a revocation, the same admin's starts are refused this long (no nagging). */
+export const ACCESS_REFUSAL_COOLDOWN_MS = ACCESS_REQUEST_TTL_MS
+
+export type PublicAccessRequestStatus = "pending" | "approved" | "denied" | "revoked" | "expired"
+
+/** The request's status as people see it: an unanswered request or an approval past its time has expired. */
+export function accessRequestStatus(request: Omit<AccessApproval, "id">, now: Date): PublicAccessRequestStatus {
+  switch (request.status) {
+    case "PENDING":
+      return request.requestExpiresAt.getTime() <= now.getTime() ? "expired" : "pending"
+    case "APPROVED":
+      return request.expiresAt && request.expiresAt.getTime() > now.getTime() ? "approved" : "expired"
+    case "DENIED":
+      return "denied"
+    case "REVOKED":
+      return "revoked"
+  }
+}
+
+/**
+ * A start against a user whose consent is ASK: allowed only under a live approval of this admin
+ * (never in a mode beyond what was approved); otherwise APPROVAL_REQUIRED (the caller creates a
+ * request, or points at the one still waiting), or, for a while after the user said no,
+ * ACCESS_DENIED / ACCESS_REVOKED.
+ */
+export function decideApproval(input: {
+  approval: AccessApproval | null
+  mode: ImpersonationMode
+  now: Date
+}): { allowed: true; approval: ApprovedAccess } | Extract<StartDecision, { allowed: false }> {
+  const { approval, mode, now } = input
+  const refuseWith = (code: RefusalCode, extra: { accessRequestId?: number | null; retryAfter?: Date } = {}) => ({
+    allowed: false as const,
+    code,
+    message: REFUSAL_MESSAGES[code],
+    ...extra,
+  })
+  const status = approval ? accessRequestStatus(approval, now) : null
+  if (!approval || status === "expired") return refuseWith("APPROVAL_REQUIRED", { accessRequestId: null })
+  if (status === "pending") return refuseWith("APPROVAL_REQUIRED", { accessRequestId: approval.id })
+  if (status === "denied" || status === "revoked") {
+    const saidNoAt = (status === "denied" ? approval.decidedAt : approval.revokedAt) ?? now
+    const retryAfter = new Date(saidNoAt.getTime() + ACCESS_REFUSAL_COOLDOWN_MS)
+    if (retryAfter.getTime() > now.getTime()) {
+      return refuseWith(status === "denied" ? "ACCESS_DENIED" : "ACCESS_REVOKED", { retryAfter })
+    }
+    return refuseWith("APPROVAL_REQUIRED", { accessRequestId: null })
+  }
+  const approvedMode = approval.approvedMode ?? "READ_ONLY"
+  if (mode === "READ_WRITE" && approvedMode !== "READ_WRITE") return refuseWith("MODE_NOT_APPROVED")
+  return { allowed: true, approval: { accessRequestId: approval.id, until: approval.expiresAt!, mode: approvedMode } }
 }
 
 /** Rules 1, 2 and 4 of DESIGN.md: may this start, and on what grant. */
@@ -201,8 +329,16 @@ export function decideImpersonationStart(request: StartRequest): StartDecision {
     const quota = decideQuota(request.quota)
     if (!quota.allowed) return quota
   }
-  const stepUp = decideStepUp(request.mode ?? "READ_ONLY", request.stepUp ?? "MISSING")
-  return stepUp.allowed ? decision : stepUp
+  const mode = request.mode ?? "READ_ONLY"
+  let approved: ApprovedAccess | undefined
+  if (effectiveConsent(request.target!).consent === "ASK") {
+    const approval = decideApproval({ approval: request.approval ?? null, mode, now: request.now ?? new Date() })
+    if (!approval.allowed) return approval
+    approved = approval.approval
+  }
+  const stepUp = decideStepUp(mode, request.stepUp ?? "MISSING")
+  if (!stepUp.allowed) return stepUp
+  return approved ? { ...decision, approval: approved } : decision
 }
 
 /** The first moment of the calendar month (UTC) that `now` falls in: quotas count from here. */
@@ -242,6 +378,7 @@ export type EndReason =
   | "ENDED_BY_ADMIN"
   | "FEATURE_DISABLED"
   | "PASSWORD_CHANGED"
+  | "ENDED_BY_USER"
 
 export type ActiveImpersonation = {
   expiresAt: Date
@@ -268,6 +405,8 @@ export function reviewImpersonation(input: {
   subject: PolicyUser
   now: Date
   enabled: boolean
+  /** The user's approval it was started under (consent ASK), as it stands now; absent: none. */
+  approval?: { status: AccessRequestStatus; expiresAt: Date | null } | null
 }): Review {
   const { impersonation, actor, subject, now } = input
   const ended = (endReason: EndReason, alreadyEnded: boolean, at: Date): Review => ({
@@ -285,8 +424,15 @@ export function reviewImpersonation(input: {
   if (actor.status !== "ACTIVE" || "code" in findGrant(actor, subject)) {
     return ended("ACTOR_REVOKED", false, now)
   }
-  if (subject.status !== "ACTIVE" || subject.impersonationConsent === "NEVER") {
-    return ended("TARGET_REVOKED", false, now)
+  // The user took back the approval it runs under: their End, whatever their consent is now.
+  if (input.approval?.status === "REVOKED") return ended("ENDED_BY_USER", false, now)
+  const consent = effectiveConsent(subject).consent
+  if (subject.status !== "ACTIVE" || consent === "NEVER") return ended("TARGET_REVOKED", false, now)
+  if (consent === "ASK") {
+    // Turned to "Ask me each time" (or an organization floor) with no live approval behind it.
+    const approval = input.approval
+    const live = approval?.status === "APPROVED" && approval.expiresAt !== null && approval.expiresAt.getTime() > now.getTime()
+    if (!live) return ended("TARGET_REVOKED", false, now)
   }
   return { active: true }
 }

@@ -8,6 +8,9 @@ import { STEP_UP_THROTTLED, checkStepUp } from "./stepUp"
 import {
   decideImpersonationStart,
   decideQuota,
+  type AccessApproval,
+  type ApprovedAccess,
+  type StartDecision,
   impersonationExpiresAt,
   monthStart,
   type Grant,
@@ -52,7 +55,30 @@ export type StartArgs = {
   adminSessionHandle: string | null
   /** Runs first inside the start's transaction (an actor token is claimed there); throws to refuse. */
   claim?: (tx: Tx) => Promise<{ actorTokenId: number } | void>
+  /** The user's approval it starts under (consent ASK): the impersonation never outlives it. */
+  approval?: ApprovedAccess
   now: Date
+}
+
+/** The latest access request by this admin for this user, as the policy reads it (consent ASK). */
+export async function latestAccessRequest(actorId: number, subjectId: number, client: Tx | typeof db = db): Promise<AccessApproval | null> {
+  return client.accessRequest.findFirst({
+    where: { actorId, subjectId },
+    orderBy: { id: "desc" },
+    select: {
+      id: true,
+      status: true,
+      requestExpiresAt: true,
+      approvedMode: true,
+      expiresAt: true,
+      decidedAt: true,
+      revokedAt: true,
+    },
+  })
+}
+
+function earliest(a: Date, b: Date | undefined): Date {
+  return b && b.getTime() < a.getTime() ? b : a
 }
 
 async function startTransaction(args: StartArgs): Promise<Impersonation> {
@@ -65,6 +91,14 @@ async function startTransaction(args: StartArgs): Promise<Impersonation> {
       if (count !== 1) throw new ConcurrentStartError()
     }
     const claimed = (await args.claim?.(tx)) ?? null
+    if (args.approval) {
+      // The user may have revoked it since the decision: checked again inside the transaction.
+      const live = await tx.accessRequest.findFirst({
+        where: { id: args.approval.accessRequestId, status: "APPROVED", expiresAt: { gt: now } },
+        select: { id: true },
+      })
+      if (!live) throw new ImpersonationRefusedError("ACCESS_REVOKED", "The user's approval is no longer valid")
+    }
     const previous = await tx.impersonation.findMany({ where: { actorId, endedAt: null } })
     for (const row of previous) {
       const expired = row.expiresAt <= now
@@ -95,8 +129,9 @@ async function startTransaction(args: StartArgs): Promise<Impersonation> {
         mode,
         handBackToActor,
         actorTokenId: claimed?.actorTokenId ?? null,
+        accessRequestId: args.approval?.accessRequestId ?? null,
         startedAt: now,
-        expiresAt: impersonationExpiresAt(now, serverConfig.impersonation.ttlSeconds),
+        expiresAt: earliest(impersonationExpiresAt(now, serverConfig.impersonation.ttlSeconds), args.approval?.until),
       },
     })
     await recordAuditEvent(
@@ -115,6 +150,8 @@ async function startTransaction(args: StartArgs): Promise<Impersonation> {
           expiresAt: impersonation.expiresAt.toISOString(),
           handBackToActor,
           actorTokenId: impersonation.actorTokenId,
+          accessRequestId: impersonation.accessRequestId,
+          approvedUntil: args.approval?.until.toISOString() ?? null,
         },
       },
       now,
@@ -186,12 +223,19 @@ export async function decideStartWithStepUp(args: {
   mode: ImpersonationMode
   password: string | undefined
   refusal: RefusalEntry & { details: Record<string, unknown> }
-}): Promise<Grant> {
+  /**
+   * Consent ASK with no live approval: the caller asks the user instead (an access request).
+   * Absent: refused and audited like any other refusal.
+   */
+  onApprovalRequired?: (decision: Extract<StartDecision, { allowed: false }>) => Promise<never>
+}): Promise<{ grant: Grant; approval?: ApprovedAccess }> {
   const { request, mode, refusal } = args
-  const eligible = decideImpersonationStart({ ...request, mode: "READ_ONLY" })
+  // Every rule but the password, in the mode asked for.
+  const eligible = decideImpersonationStart({ ...request, mode, stepUp: "VERIFIED" })
   if (!eligible.allowed) {
+    if (eligible.code === "APPROVAL_REQUIRED" && args.onApprovalRequired) return args.onApprovalRequired(eligible)
     await recordRefusedStart({ ...refusal, code: eligible.code })
-    throw new ImpersonationRefusedError(eligible.code, eligible.message)
+    throw new ImpersonationRefusedError(eligible.code, eligible.message, refusalMeta(eligible))
   }
   const check = await checkStepUp({
     actorId: request.actor.id,
@@ -207,7 +251,15 @@ export async function decideStartWithStepUp(args: {
       details: { ...refusal.details, stepUp: check.stepUp },
       alsoInTransaction: check.recordFailure,
     })
-    throw new ImpersonationRefusedError(decision.code, decision.message)
+    throw new ImpersonationRefusedError(decision.code, decision.message, refusalMeta(decision))
   }
-  return decision.grant
+  return { grant: decision.grant, approval: decision.approval }
+}
+
+/** What a refusal tells the client besides its code: the request waiting, when to ask again. */
+function refusalMeta(decision: Extract<StartDecision, { allowed: false }>): Record<string, unknown> | undefined {
+  const meta: Record<string, unknown> = {}
+  if (decision.accessRequestId != null) meta.accessRequestId = decision.accessRequestId
+  if (decision.retryAfter) meta.retryAfter = decision.retryAfter.toISOString()
+  return Object.keys(meta).length ? meta : undefined
 }

@@ -14,7 +14,7 @@ export async function createUser(options: {
   label?: string
   role?: Role
   status?: "ACTIVE" | "DISABLED"
-  impersonationConsent?: "ALLOWED" | "NEVER"
+  impersonationConsent?: "ALLOWED" | "ASK" | "NEVER"
   organization?: { id: number; role: OrgRole }
 } = {}) {
   hashed ??= SecurePassword.hash(PASSWORD)

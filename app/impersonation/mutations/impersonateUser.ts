@@ -6,7 +6,7 @@ import { serverConfig } from "app/core/serverConfig"
 import { sessionHolder, toPolicyUser, userForPolicy } from "../guard"
 import type { StartRequest } from "../policy"
 import { ImpersonateUserInput } from "../schemas"
-import { decideStartWithStepUp, recordRefusedStart, startImpersonation, startsThisMonth } from "../start"
+import { decideStartWithStepUp, latestAccessRequest, recordRefusedStart, startImpersonation, startsThisMonth } from "../start"
 
 export default resolver.pipe(
   resolver.zod(ImpersonateUserInput),
@@ -37,8 +37,10 @@ export default resolver.pipe(
       reason: input.reason,
       enabled: serverConfig.impersonation.enabled,
       quota: { limit: serverConfig.impersonation.monthlyQuota, usedThisMonth },
+      approval: target ? await latestAccessRequest(actor.id, target.id) : null,
+      now,
     }
-    const grant = await decideStartWithStepUp({ request, mode, password: input.password, refusal })
+    const { grant, approval } = await decideStartWithStepUp({ request, mode, password: input.password, refusal })
     const subject = target!
     let impersonation
     try {
@@ -51,6 +53,7 @@ export default resolver.pipe(
         ticketUrl,
         mode,
         adminSessionHandle: ctx.session.$handle!,
+        approval,
         now,
       })
     } catch (error) {

@@ -12,6 +12,8 @@ export type CurrentUser = {
   /** The support ticket behind the impersonation, an http(s) URL. */
   ticketUrl: string | null
   mode: "READ_ONLY" | "READ_WRITE" | null
+  /** When the user's approval this impersonation runs under ends (consent ASK); null: none. */
+  approvedUntil: Date | null
 }
 
 /** The signed-in user and, while impersonating, who is behind the session (Clerk's `act`). */
@@ -29,6 +31,7 @@ export default async function getCurrentUser(_: null, ctx: Ctx): Promise<Current
           ticketUrl: true,
           mode: true,
           actor: { select: { id: true, email: true, name: true } },
+          accessRequest: { select: { expiresAt: true } },
         },
       },
     },
@@ -42,5 +45,6 @@ export default async function getCurrentUser(_: null, ctx: Ctx): Promise<Current
     reason: impersonation?.reason ?? null,
     ticketUrl: impersonation?.ticketUrl ?? null,
     mode: impersonation?.mode ?? null,
+    approvedUntil: impersonation?.accessRequest?.expiresAt ?? null,
   }
 }
