@@ -3,6 +3,7 @@
  * lock (and migrates) now, not at its first query, so that a second process, or a second
  * server, fails at once with a message naming the holder instead of racing it later. A
  * production server without demo mode also refuses while a demo account keeps the demo password.
+ * Then the outbox worker starts (mailers/worker.ts).
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return
@@ -38,4 +39,20 @@ export async function register() {
   // From here on, every line the server prints is JSON with its request id.
   const { routeConsoleThroughLogger } = await import("app/core/log")
   routeConsoleThroughLogger()
+  await startInProcessOutboxWorker()
+}
+
+/**
+ * Receipts and webhooks leave through the outbox worker, which runs in every server process
+ * (OUTBOX_WORKER=false turns it off, e.g. when `npm run worker` processes do the job). Its
+ * failures are logged, never thrown: mail or webhooks cannot take the server down.
+ */
+async function startInProcessOutboxWorker() {
+  const { serverConfig } = await import("app/core/serverConfig")
+  if (!serverConfig.outbox.inProcessWorker) return
+  const { startOutboxWorker } = await import("mailers/worker")
+  const worker = startOutboxWorker()
+  const stop = () => void worker.stop()
+  process.once("SIGTERM", stop)
+  process.once("SIGINT", stop)
 }

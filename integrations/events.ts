@@ -1,4 +1,10 @@
 import type { Prisma } from "db"
+import { serverConfig } from "app/core/serverConfig"
+import { log } from "app/core/log"
+import { OutgoingEmail } from "mailers/mailer"
+import { enqueueEmail } from "mailers/outbox"
+import { receiptEmail } from "mailers/receipt"
+import { WEBHOOK_EVENT_TYPES } from "./webhooks"
 
 type Tx = Prisma.TransactionClient
 
@@ -18,7 +24,117 @@ export type RecordedAuditEvent = {
  * Called by `recordAuditEvent` inside the transaction that writes each event: what the event
  * sends (the receipt of an ended impersonation, webhooks of starts, ends, access requests and
  * decisions) is written to the outbox in the same transaction, and delivered by the worker.
+ * Events that send nothing cost no query.
  */
-export async function afterAuditEvent(_tx: Tx, _event: RecordedAuditEvent): Promise<void> {
-  // Filled in by the outbox worker's issue work (receipts, webhooks).
+export async function afterAuditEvent(tx: Tx, event: RecordedAuditEvent): Promise<void> {
+  if (!(event.action in WEBHOOK_EVENT_TYPES)) return
+  if (event.action === "IMPERSONATION_ENDED") await enqueueReceipt(tx, event)
+  await enqueueWebhooks(tx, event)
+}
+
+/** The webhook event id: stable across retries, so receivers can drop a delivery seen before. */
+export function webhookEventId(auditEventId: number): string {
+  return `evt_${auditEventId}`
+}
+
+/** The JSON body every endpoint receives for `event` (the same bytes are signed at each attempt). */
+export function webhookBody(event: RecordedAuditEvent): string {
+  const type = WEBHOOK_EVENT_TYPES[event.action as keyof typeof WEBHOOK_EVENT_TYPES]
+  return JSON.stringify({
+    id: webhookEventId(event.id),
+    type,
+    createdAt: event.at.toISOString(),
+    data: {
+      auditEventId: event.id,
+      action: event.action,
+      actorId: event.actorId,
+      subjectId: event.subjectId,
+      impersonationId: event.impersonationId,
+      organizationId: event.organizationId,
+      details: event.details,
+    },
+  })
+}
+
+async function enqueueWebhooks(tx: Tx, event: RecordedAuditEvent) {
+  const type = WEBHOOK_EVENT_TYPES[event.action as keyof typeof WEBHOOK_EVENT_TYPES]
+  const endpoints = await tx.webhookEndpoint.findMany({
+    where: { enabled: true, deletedAt: null },
+    select: { id: true, url: true },
+    orderBy: { id: "asc" },
+  })
+  const fromEnv = serverConfig.webhooks.fromEnv
+  const targets = [...(fromEnv ? [{ id: null, url: fromEnv.url }] : []), ...endpoints]
+  if (targets.length === 0) return
+  const text = webhookBody(event)
+  const nextAttemptAt = new Date()
+  await tx.outboxMessage.createMany({
+    data: targets.map((target) => ({
+      kind: "WEBHOOK" as const,
+      status: "PENDING" as const,
+      to: target.url,
+      subject: type,
+      text,
+      endpointId: target.id,
+      auditEventId: event.id,
+      nextAttemptAt,
+    })),
+  })
+}
+
+/** The Security page, as a link when the app knows its public origin. */
+function securityPageLink(): string {
+  const origin = serverConfig.http.appOrigin
+  return origin ? `${origin}/account/security` : "/account/security (Security, in the top bar)"
+}
+
+/** The receipt of an ended impersonation, to the user whose account it was (not to a deleted account). */
+async function enqueueReceipt(tx: Tx, event: RecordedAuditEvent) {
+  if (event.impersonationId === null) return
+  const impersonation = await tx.impersonation.findUnique({
+    where: { id: event.impersonationId },
+    select: {
+      startedAt: true,
+      endedAt: true,
+      endReason: true,
+      reason: true,
+      ticketUrl: true,
+      mode: true,
+      actor: { select: { name: true, email: true } },
+      subject: { select: { name: true, email: true, deletedAt: true } },
+      organization: { select: { name: true } },
+    },
+  })
+  if (!impersonation || impersonation.subject.deletedAt) return
+  // One after the other: a transaction is one connection.
+  const changes = await tx.auditEvent.count({
+    where: {
+      impersonationId: event.impersonationId,
+      action: "IMPERSONATED_MUTATION",
+      details: { path: ["outcome"], equals: "ALLOWED" },
+    },
+  })
+  const reveals = await tx.auditEvent.count({
+    where: { impersonationId: event.impersonationId, action: "SENSITIVE_FIELD_REVEALED" },
+  })
+  const email = receiptEmail({
+    user: impersonation.subject,
+    admin: impersonation.actor,
+    organization: impersonation.organization?.name ?? null,
+    startedAt: impersonation.startedAt,
+    endedAt: impersonation.endedAt ?? event.at,
+    reason: impersonation.reason,
+    ticketUrl: impersonation.ticketUrl,
+    mode: impersonation.mode,
+    changes,
+    reveals,
+    endReason: impersonation.endReason ?? "",
+    securityPage: securityPageLink(),
+  })
+  // A receipt that cannot be sent (an address the mail layer refuses) must not undo the end itself.
+  if (!OutgoingEmail.safeParse(email).success) {
+    log.warn({ receipt: { impersonationId: event.impersonationId } }, "Receipt not queued: the user's address is not deliverable")
+    return
+  }
+  await enqueueEmail(tx, { ...email, auditEventId: event.id })
 }

@@ -34,12 +34,17 @@ export function previewDirectory(): string {
   return serverConfig.mail.previewDir ?? path.join(process.cwd(), ".data", "mail-preview")
 }
 
-/** Delivers one email (validated first: a bad address or header never reaches a server). */
-export async function deliverEmail(input: OutgoingEmail): Promise<Delivery> {
+/**
+ * Delivers one email (validated first: a bad address or header never reaches a server).
+ * `timeoutMs` bounds each SMTP step (connect, greeting, socket idle): the outbox worker keeps
+ * it under its lease so that a slow server cannot make two workers send the same message.
+ */
+export async function deliverEmail(input: OutgoingEmail, { timeoutMs }: { timeoutMs?: number } = {}): Promise<Delivery> {
   const message = { ...OutgoingEmail.parse(input), from: serverConfig.mail.from }
   const { smtpUrl } = serverConfig.mail
   if (smtpUrl) {
-    const transport = nodemailer.createTransport(smtpUrl)
+    const timeouts = timeoutMs ? { connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs } : {}
+    const transport = nodemailer.createTransport({ url: smtpUrl, ...timeouts })
     try {
       const info = await transport.sendMail(message)
       log.info({ mail: { via: "smtp", messageId: info.messageId } }, "Email delivered")
