@@ -6,10 +6,10 @@ import { adminConsoleAccess } from "./access"
 /** Console pages still call `requireAdminConsole()`; the navigation only shows where they would pass. */
 export default async function AdminLayout({ children }: { children: ReactNode }) {
   const user = await loadCurrentUser()
-  const showNav = user ? (await adminConsoleAccess(user)).allowed : false
+  const access = user ? await adminConsoleAccess(user) : null
   return (
     <>
-      {showNav && <ConsoleNav />}
+      {access?.allowed && <ConsoleNav superadmin={access.admin.role === "SUPERADMIN"} />}
       {children}
     </>
   )
