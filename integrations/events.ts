@@ -91,6 +91,8 @@ function securityPageLink(): string {
 /** The receipt of an ended impersonation, to the user whose account it was (not to a deleted account). */
 async function enqueueReceipt(tx: Tx, event: RecordedAuditEvent) {
   if (event.impersonationId === null) return
+  // Flat queries, one after the other: a transaction is one connection (a nested select would
+  // make Prisma send its parts at once).
   const impersonation = await tx.impersonation.findUnique({
     where: { id: event.impersonationId },
     select: {
@@ -100,13 +102,22 @@ async function enqueueReceipt(tx: Tx, event: RecordedAuditEvent) {
       reason: true,
       ticketUrl: true,
       mode: true,
-      actor: { select: { name: true, email: true } },
-      subject: { select: { name: true, email: true, deletedAt: true } },
-      organization: { select: { name: true } },
+      actorId: true,
+      subjectId: true,
+      organizationId: true,
     },
   })
-  if (!impersonation || impersonation.subject.deletedAt) return
-  // One after the other: a transaction is one connection.
+  if (!impersonation) return
+  const subject = await tx.user.findUnique({
+    where: { id: impersonation.subjectId },
+    select: { name: true, email: true, deletedAt: true },
+  })
+  if (!subject || subject.deletedAt) return
+  const actor = await tx.user.findUnique({ where: { id: impersonation.actorId }, select: { name: true, email: true } })
+  const organization =
+    impersonation.organizationId === null
+      ? null
+      : await tx.organization.findUnique({ where: { id: impersonation.organizationId }, select: { name: true } })
   const changes = await tx.auditEvent.count({
     where: {
       impersonationId: event.impersonationId,
@@ -118,9 +129,9 @@ async function enqueueReceipt(tx: Tx, event: RecordedAuditEvent) {
     where: { impersonationId: event.impersonationId, action: "SENSITIVE_FIELD_REVEALED" },
   })
   const email = receiptEmail({
-    user: impersonation.subject,
-    admin: impersonation.actor,
-    organization: impersonation.organization?.name ?? null,
+    user: subject,
+    admin: actor ?? { name: "A support person", email: "unknown" },
+    organization: organization?.name ?? null,
     startedAt: impersonation.startedAt,
     endedAt: impersonation.endedAt ?? event.at,
     reason: impersonation.reason,
