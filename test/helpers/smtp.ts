@@ -4,12 +4,24 @@ import { SMTPServer } from "smtp-server"
 
 export type Received = { from: string; to: string[]; raw: string }
 
-export async function startSmtpServer() {
+export async function startSmtpServer(
+  options: {
+    /** Called as a client connects, before it may send anything (e.g. to kill the sender). */
+    onConnect?: () => void | Promise<void>
+    /** Holds each message this long before accepting it. */
+    acceptDelayMs?: number
+  } = {},
+) {
   const received: Received[] = []
+  let connections = 0
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
     logger: false,
+    onConnect(_session, callback) {
+      connections++
+      Promise.resolve(options.onConnect?.()).then(() => callback(), callback)
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = []
       stream.on("data", (chunk: Buffer) => chunks.push(chunk))
@@ -19,7 +31,8 @@ export async function startSmtpServer() {
           to: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks).toString("utf8"),
         })
-        callback()
+        if (options.acceptDelayMs) setTimeout(() => callback(), options.acceptDelayMs)
+        else callback()
       })
     },
   })
@@ -29,6 +42,7 @@ export async function startSmtpServer() {
     port,
     url: `smtp://127.0.0.1:${port}`,
     received,
+    connections: () => connections,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }
