@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import db from "db"
 import { serverConfig } from "app/core/serverConfig"
-import { runOutboxPass } from "mailers/worker"
+import { periodicTasks, runOutboxPass, startOutboxWorker } from "mailers/worker"
 import { PASSWORD, createOrganization, createUser } from "test/helpers/fixtures"
 import { signIn, stop } from "test/helpers/session"
 import { startSmtpServer } from "test/helpers/smtp"
@@ -138,5 +138,39 @@ describe("the receipt of an ended impersonation", () => {
     await signIn(user)
     const event = await db.auditEvent.findFirstOrThrow({ where: { action: "SIGNED_IN", actorId: user.id }, orderBy: { id: "desc" } })
     expect(await db.outboxMessage.count({ where: { auditEventId: event.id } })).toBe(0)
+  })
+})
+
+describe("the worker loop (as each server process runs it)", () => {
+  it("delivers a receipt without being asked, and stops when told", async () => {
+    const worker = startOutboxWorker({ pollMs: 50 })
+    try {
+      const staff = await createUser({ label: "support", role: "SUPPORT" })
+      const user = await createUser({ label: "looped" })
+      const browser = await signIn(staff)
+      expect((await browser.rpc("impersonateUser", { userId: user.id, reason: "Loop check" })).error).toBeNull()
+      await stop(browser)
+      const deadline = Date.now() + 20_000
+      while (receivedBy(user.email).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(receivedBy(user.email)).toHaveLength(1)
+    } finally {
+      await worker.stop()
+    }
+  })
+
+  it("runs the periodic tasks (the hook for housekeeping); a failing one does not stop the pass", async () => {
+    const runs: Date[] = []
+    periodicTasks.push(
+      { name: "test: failing task", everyMs: 60_000, run: async () => Promise.reject(new Error("boom")) },
+      { name: "test: counting task", everyMs: 60_000, run: async (now) => runs.push(now) },
+    )
+    try {
+      const now = new Date()
+      await expect(runOutboxPass({ now })).resolves.toMatchObject({ claimed: expect.any(Number) })
+      await runOutboxPass({ now: new Date(now.getTime() + 1000) }) // not due again yet
+      expect(runs).toEqual([now])
+    } finally {
+      periodicTasks.splice(-2, 2)
+    }
   })
 })
