@@ -9,7 +9,7 @@ import { banner, logIn, switchToUser } from "./helpers"
  */
 
 function liveNotice(page: Page) {
-  return page.getByRole("status", { name: "Support in your account" })
+  return page.getByRole("region", { name: "Support in your account" })
 }
 
 test("the user sees support in their account, ends it, and finds it in the access history", async ({ browser }) => {

@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it, vi } from "vitest"
 import db from "db"
-import type { AccessHistoryPage } from "app/access/history"
+import { loadAccessHistory, type AccessHistoryPage } from "app/access/history"
 import type { LiveAccess } from "app/access/live"
 import type { EndReason } from "app/impersonation/policy"
 import type { TestBrowser } from "test/helpers/browser"
@@ -547,5 +547,30 @@ describe("getAccessHistory", () => {
       expect((await own.rpc("getAccessHistory", input)).error).toMatchObject({ name: "InputValidationError" })
     }
     expect((await own.rpc("getAccessHistory", { take: 100 })).error).toBeNull()
+  })
+
+  it("counts changes and reveals for a whole page in one grouped query, not one per row", async () => {
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const user = await createUser({ label: "history-queries" })
+    for (let i = 0; i < 5; i++) {
+      const { browser } = await impersonate(support, user, { reason: `Ticket 8: visit ${i}` })
+      expect((await browser.rpc("revealSensitiveField", { field: "User.phone", reason: `Look ${i}` })).error).toBeNull()
+      await stop(browser)
+    }
+    // Spies that pass every call through: they only count how the audit table is read.
+    const spies = [
+      vi.spyOn(db, "$queryRaw"),
+      vi.spyOn(db.auditEvent, "count"),
+      vi.spyOn(db.auditEvent, "findMany"),
+      vi.spyOn(db.auditEvent, "groupBy"),
+      vi.spyOn(db.auditEvent, "aggregate"),
+    ]
+    try {
+      const page = await loadAccessHistory(user.id, { take: 5 })
+      expect(page.entries.map((e) => e.reveals)).toEqual([1, 1, 1, 1, 1])
+      expect(spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0)).toBe(1)
+    } finally {
+      for (const spy of spies) spy.mockRestore()
+    }
   })
 })

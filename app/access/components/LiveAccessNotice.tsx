@@ -37,7 +37,7 @@ export function LiveAccessNotice() {
   const { live, endAccess, ending, problem } = useLiveAccess()
   if (live.length === 0 || pathname === "/account/security") return null
   return (
-    <section className="live-access-notice" role="status" aria-live="polite" aria-label="Support in your account">
+    <section className="live-access-notice" aria-live="polite" aria-label="Support in your account">
       <ul className="live-access-list">
         {live.map((access) => (
           <li key={access.id}>

@@ -14,7 +14,7 @@ export function LiveAccessPanel() {
       ) : live.length === 0 ? (
         <p className="hint">Nobody from support is in your account now.</p>
       ) : (
-        <div className="live-access-panel" role="status" aria-live="polite">
+        <div className="live-access-panel" aria-live="polite">
           <ul className="live-access-list">
             {live.map((access) => (
               <li key={access.id}>
