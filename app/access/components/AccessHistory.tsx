@@ -23,9 +23,14 @@ export function AccessHistory() {
       <h2 id="access-history-heading">Access history</h2>
       <p className="hint">Every time someone from support or your organization signed in as you, newest first.</p>
       {error ? (
-        <p role="alert" className="form-error">
-          {errorMessageForPerson(error)}
-        </p>
+        // An admin acting as the user is told why there is nothing here; anything else is a problem.
+        (error as { code?: string }).code === "IMPERSONATION_REFUSED_ACTION" ? (
+          <p className="hint">{errorMessageForPerson(error)}</p>
+        ) : (
+          <p role="alert" className="form-error">
+            {errorMessageForPerson(error)}
+          </p>
+        )
       ) : isLoading || !page ? (
         <p className="hint">Loading your access history…</p>
       ) : page.entries.length === 0 && !cursor.before && !cursor.after ? (

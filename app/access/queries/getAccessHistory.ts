@@ -5,7 +5,7 @@ import { sessionHolder } from "app/impersonation/guard"
 import { loadAccessHistory, type AccessHistoryPage } from "../history"
 import { GetAccessHistory } from "../userSideSchemas"
 
-export const HISTORY_FOR_USER_ONLY = "Your access history is shown to you only, never to someone acting as you"
+export const HISTORY_FOR_USER_ONLY = "The access history is shown to the account's user only, never to someone acting as them"
 
 /**
  * The signed-in user's access history: every impersonation of them, newest first, a page at a

@@ -81,6 +81,7 @@ export default async function OrganizationPage({
           ? `You are ${page.viewerRole === "MEMBER" ? "a" : "an"} ${ORG_ROLE_NAMES[page.viewerRole].toLowerCase()} of this organization.`
           : "You see this organization as platform staff."}
       </p>
+      {floor !== null && <ConsentFloorControl organizationId={organization.id} organizationName={organization.name} floor={floor} />}
       <nav aria-label="Organization" className="tabs">
         <Link href={base} aria-current="page">
           Members
@@ -132,7 +133,6 @@ export default async function OrganizationPage({
           )}
         </nav>
       )}
-      {floor !== null && <ConsentFloorControl organizationId={organization.id} organizationName={organization.name} floor={floor} />}
     </section>
   )
 }

@@ -33,7 +33,7 @@ export function ConsentFloorControl({ organizationId, organizationName, floor }:
   }
 
   return (
-    <section aria-labelledby={`${ids}-heading`}>
+    <section aria-labelledby={`${ids}-heading`} className="floor-control">
       <h2 id={`${ids}-heading`}>Access to members&rsquo; accounts</h2>
       <p className="hint">
         Applies to platform support and to {organizationName}&rsquo;s own admins. Each member can still choose something
