@@ -23,8 +23,8 @@ export type AccessHistoryEntry = {
   reveals: number
   /** How it ended; null while ongoing. */
   endReason: EndReason | null
-  /** The user's approval it ran under (consent "Ask me each time"), if any. */
-  approval: { until: Date | null } | null
+  /** The user's approval it ran under (consent "Ask me each time"), if any, and whether they revoked it since. */
+  approval: { until: Date | null; revokedAt: Date | null } | null
 }
 
 export type AccessHistoryPage = {
@@ -46,7 +46,7 @@ const selectEntry = {
   accessRequestId: true,
   actor: { select: { name: true, email: true } },
   organization: { select: { name: true } },
-  accessRequest: { select: { expiresAt: true } },
+  accessRequest: { select: { expiresAt: true, revokedAt: true } },
 } satisfies Prisma.ImpersonationSelect
 
 /**
@@ -120,7 +120,10 @@ export async function loadAccessHistory(
       changes: count.changes,
       reveals: count.reveals,
       endReason,
-      approval: row.accessRequestId !== null ? { until: row.accessRequest?.expiresAt ?? null } : null,
+      approval:
+        row.accessRequestId !== null
+          ? { until: row.accessRequest?.expiresAt ?? null, revokedAt: row.accessRequest?.revokedAt ?? null }
+          : null,
     }
   })
   const first = entries[0]?.id ?? null

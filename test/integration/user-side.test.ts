@@ -525,7 +525,14 @@ describe("getAccessHistory", () => {
     const own = await signIn(user)
     const page = (await own.rpc<AccessHistoryPage>("getAccessHistory", { take: 2 })).result!
     expect(page.entries.map((e) => e.id)).toEqual([second.impersonationId, first.impersonationId])
-    expect(page.entries[0]!.approval).toEqual({ until: request.expiresAt })
+    expect(page.entries[0]!.approval).toEqual({ until: request.expiresAt, revokedAt: null })
+    const revokedAt = new Date()
+    await db.accessRequest.update({ where: { id: request.id }, data: { status: "REVOKED", revokedAt } })
+    const afterRevoke = (await own.rpc<AccessHistoryPage>("getAccessHistory", { take: 2 })).result!
+    expect(afterRevoke.entries.map((e) => e.approval)).toEqual([
+      { until: request.expiresAt, revokedAt },
+      { until: request.expiresAt, revokedAt },
+    ])
     const rest = (await own.rpc<AccessHistoryPage>("getAccessHistory", { take: 2, before: page.olderCursor })).result!
     // Never ended on record, past its limit: it expired at its limit, 20 minutes long.
     expect(rest.entries).toMatchObject([

@@ -76,9 +76,11 @@ export function AccessHistory() {
                     <td>{entry.endReason ? END_REASON_WORDS[entry.endReason] : "Ongoing"}</td>
                     <td>
                       {entry.approval
-                        ? entry.approval.until
-                          ? `Approved by you, until ${formatUtc(entry.approval.until)}`
-                          : "Approved by you"
+                        ? entry.approval.revokedAt
+                          ? `Approved by you, revoked ${formatUtc(entry.approval.revokedAt)}`
+                          : entry.approval.until
+                            ? `Approved by you, until ${formatUtc(entry.approval.until)}`
+                            : "Approved by you"
                         : "Not needed"}
                     </td>
                   </tr>

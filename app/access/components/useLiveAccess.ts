@@ -1,6 +1,6 @@
 "use client"
 import { invalidateQuery, useMutation, useQuery } from "@blitzjs/rpc"
-import { useState } from "react"
+import { useEffect, useRef, useState } from "react"
 import { errorMessageForPerson } from "app/core/components/Form"
 import endAccessByUser from "../mutations/endAccessByUser"
 import getAccessHistory from "../queries/getAccessHistory"
@@ -22,6 +22,14 @@ export function useLiveAccess() {
     retry: false,
   })
   const [end, { isPending: ending }] = useMutation(endAccessByUser)
+  // Someone came in or left: the history (if shown) is out of date too.
+  const liveIds = (live ?? []).map((access) => access.id).join(",")
+  const seenIds = useRef<string | null>(null)
+  useEffect(() => {
+    if (live === undefined) return
+    if (seenIds.current !== null && seenIds.current !== liveIds) void invalidateQuery(getAccessHistory)
+    seenIds.current = liveIds
+  }, [live, liveIds])
   const [problem, setProblem] = useState<string | null>(null)
 
   async function endAccess(id: number) {
