@@ -36,6 +36,16 @@ import {
   type AccessApproval,
 } from "./policy"
 import {
+  type Consent,
+  type ImpersonationMode,
+  ACCESS_REFUSAL_COOLDOWN_MS,
+  accessRequestStatus,
+  decideApproval,
+  effectiveConsent,
+  maySetConsentFloor,
+  stricterConsent,
+} from "./policy"
+import {
   type EndRefusalCode,
   END_REFUSAL_MESSAGES,
   decideEndImpersonation,
@@ -1273,5 +1283,276 @@ describe("maskValue", () => {
     expect(maskValue("+1 555 0100 1234")).toBe("•••• 1234")
     expect(maskValue("a1b2")).toBe("••••")
     expect(maskValue(null)).toBeNull()
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Issue 8: consent (ALLOWED, ASK, NEVER) x actor kind x organization floor, approvals, review
+// ---------------------------------------------------------------------------------------------
+
+describe("consent matrix: every setting x every actor kind x every organization floor", () => {
+  type Floors = { name: string; floors: Array<Consent | undefined> }
+  // `undefined`: a membership row with no floor recorded (counts as "Members decide").
+  const FLOORS: Floors[] = [
+    { name: "no floor", floors: [undefined] },
+    { name: "floor ALLOWED", floors: ["ALLOWED"] },
+    { name: "floor ASK", floors: ["ASK"] },
+    { name: "floor NEVER", floors: ["NEVER"] },
+    { name: "two organizations, ALLOWED and ASK", floors: ["ALLOWED", "ASK"] },
+    { name: "two organizations, ASK and ALLOWED", floors: ["ASK", "ALLOWED"] },
+    { name: "two organizations, ASK and NEVER", floors: ["ASK", "NEVER"] },
+    { name: "two organizations, NEVER and ALLOWED", floors: ["NEVER", "ALLOWED"] },
+  ]
+  const ORGS = [ORG_1, ORG_2]
+
+  type Expected = "allowed" | "APPROVAL_REQUIRED" | "TARGET_OPTED_OUT" | "ORGANIZATION_FORBIDS"
+  // Written out by hand (not computed with the policy's own helpers): rows are the user's own
+  // setting, columns the floors above, in order.
+  const EXPECTED: Record<Consent, Expected[]> = {
+    ALLOWED: ["allowed", "allowed", "APPROVAL_REQUIRED", "ORGANIZATION_FORBIDS", "APPROVAL_REQUIRED", "APPROVAL_REQUIRED", "ORGANIZATION_FORBIDS", "ORGANIZATION_FORBIDS"],
+    ASK: ["APPROVAL_REQUIRED", "APPROVAL_REQUIRED", "APPROVAL_REQUIRED", "ORGANIZATION_FORBIDS", "APPROVAL_REQUIRED", "APPROVAL_REQUIRED", "ORGANIZATION_FORBIDS", "ORGANIZATION_FORBIDS"],
+    // The user's own "Never" is theirs, whatever the floors say.
+    NEVER: Array<Expected>(FLOORS.length).fill("TARGET_OPTED_OUT"),
+  }
+
+  type ActorKind = { name: string; actor: (orgCount: number) => PolicyUser; grant: Grant }
+  const ACTORS: ActorKind[] = [
+    { name: "SUPERADMIN", actor: () => superadmin(), grant: { kind: "PLATFORM", role: "SUPERADMIN" } },
+    { name: "SUPPORT", actor: () => support(), grant: { kind: "PLATFORM", role: "SUPPORT" } },
+    // Organization admins must outrank the member in every organization the member is in.
+    {
+      name: "organization OWNER",
+      actor: (n) => user({ memberships: ORGS.slice(0, n).map((id) => member(id, "OWNER")) }),
+      grant: { kind: "ORGANIZATION", organizationId: ORG_1, role: "OWNER" },
+    },
+    {
+      name: "organization ADMIN",
+      actor: (n) => user({ memberships: ORGS.slice(0, n).map((id) => member(id, "ADMIN")) }),
+      grant: { kind: "ORGANIZATION", organizationId: ORG_1, role: "ADMIN" },
+    },
+  ]
+
+  const target = (consent: Consent, floors: Floors["floors"]) =>
+    user({
+      impersonationConsent: consent,
+      memberships: floors.map((floor, i) => ({
+        organizationId: ORGS[i]!,
+        role: "MEMBER" as const,
+        ...(floor === undefined ? {} : { consentFloor: floor }),
+      })),
+    })
+
+  const liveApproval = (mode: ImpersonationMode = "READ_ONLY") =>
+    approvalOf({ id: 77, status: "APPROVED", approvedMode: mode, decidedAt: T0, expiresAt: new Date(T0.getTime() + 2 * 3_600_000) })
+
+  const cases = ACTORS.flatMap((actorKind) =>
+    (["ALLOWED", "ASK", "NEVER"] as const).flatMap((consent) =>
+      FLOORS.map((floors, column) => ({ actorKind, consent, floors, expected: EXPECTED[consent][column]! })),
+    ),
+  )
+
+  it("covers 4 actor kinds x 3 settings x 8 floor arrangements", () => {
+    expect(cases).toHaveLength(4 * 3 * 8)
+    expect(new Set(cases.map((c) => c.expected))).toEqual(new Set(["allowed", "APPROVAL_REQUIRED", "TARGET_OPTED_OUT", "ORGANIZATION_FORBIDS"]))
+  })
+
+  it.each(cases.map((c) => [c.actorKind.name, c.consent, c.floors.name, c.expected, c] as const))(
+    "%s -> user %s, %s: %s",
+    (_actor, consent, _floors, expected, { actorKind, floors }) => {
+      const actor = actorKind.actor(floors.floors.length)
+      const subject = target(consent, floors.floors)
+      const decision = decideImpersonationStart(request(actor, subject, { approval: null, now: T0 }))
+      if (expected === "allowed") expectAllowed(decision, actorKind.grant)
+      else expectRefused(decision, expected)
+      if (expected === "APPROVAL_REQUIRED") expect(decision).toMatchObject({ accessRequestId: null })
+
+      // With the user's live approval, "ask" cells are allowed under it; "never" cells stay refused.
+      const approved = decideImpersonationStart(request(actor, subject, { approval: liveApproval(), now: new Date(T0.getTime() + 60_000) }))
+      if (expected === "APPROVAL_REQUIRED") {
+        expect(approved).toEqual({
+          allowed: true,
+          grant: actorKind.grant,
+          approval: { accessRequestId: 77, until: new Date(T0.getTime() + 2 * 3_600_000), mode: "READ_ONLY" },
+        })
+      } else if (expected === "allowed") {
+        // No approval needed: none is attached (nor does one cap the time).
+        expectAllowed(approved, actorKind.grant)
+      } else {
+        expectRefused(approved, expected)
+      }
+
+      // The directory's eligibility (decideTarget) refuses only "never": "ask" is offered, as a request.
+      const eligibility = decideTarget(actor, subject)
+      if (expected === "TARGET_OPTED_OUT" || expected === "ORGANIZATION_FORBIDS") expectRefused(eligibility, expected)
+      else expectAllowed(eligibility, actorKind.grant)
+    },
+  )
+
+  it("effectiveConsent names the organization whose floor decides", () => {
+    expect(effectiveConsent(target("ALLOWED", ["ASK", "NEVER"]))).toEqual({ consent: "NEVER", source: "ORGANIZATION", organizationId: ORG_2 })
+    expect(effectiveConsent(target("ALLOWED", ["NEVER", "ASK"]))).toEqual({ consent: "NEVER", source: "ORGANIZATION", organizationId: ORG_1 })
+    expect(effectiveConsent(target("ALLOWED", ["ALLOWED", "ASK"]))).toEqual({ consent: "ASK", source: "ORGANIZATION", organizationId: ORG_2 })
+    // A floor only as strict as the user's own setting leaves it the user's.
+    expect(effectiveConsent(target("ASK", ["ASK"]))).toEqual({ consent: "ASK", source: "USER", organizationId: null })
+    expect(effectiveConsent(target("NEVER", ["NEVER"]))).toEqual({ consent: "NEVER", source: "USER", organizationId: null })
+    expect(effectiveConsent(target("ALLOWED", [undefined]))).toEqual({ consent: "ALLOWED", source: "USER", organizationId: null })
+    expect(effectiveConsent(target("ASK", []))).toEqual({ consent: "ASK", source: "USER", organizationId: null })
+  })
+
+  it("stricterConsent orders ALLOWED < ASK < NEVER", () => {
+    const all: Consent[] = ["ALLOWED", "ASK", "NEVER"]
+    const rank = (c: Consent) => all.indexOf(c)
+    for (const a of all) for (const b of all) expect(stricterConsent(a, b)).toBe(rank(a) >= rank(b) ? a : b)
+  })
+
+  it("maySetConsentFloor: the organization's active OWNERs only", () => {
+    expect(maySetConsentFloor(orgUser(ORG_1, "OWNER"), ORG_1)).toBe(true)
+    expect(maySetConsentFloor(orgUser(ORG_1, "ADMIN"), ORG_1)).toBe(false)
+    expect(maySetConsentFloor(orgUser(ORG_1, "MEMBER"), ORG_1)).toBe(false)
+    expect(maySetConsentFloor(orgUser(ORG_2, "OWNER"), ORG_1)).toBe(false)
+    expect(maySetConsentFloor(orgUser(ORG_1, "OWNER", { status: "DISABLED" }), ORG_1)).toBe(false)
+    expect(maySetConsentFloor(superadmin(), ORG_1)).toBe(false)
+    expect(maySetConsentFloor(support(), ORG_1)).toBe(false)
+  })
+})
+
+describe("decideApproval over the states of the latest access request", () => {
+  const HOUR = 3_600_000
+  const at = (ms: number) => new Date(T0.getTime() + ms)
+  const decide = (approval: AccessApproval | null, now: Date, mode: ImpersonationMode = "READ_ONLY") =>
+    decideApproval({ approval, mode, now })
+  const required = (accessRequestId: number | null) => ({
+    allowed: false,
+    code: "APPROVAL_REQUIRED",
+    message: REFUSAL_MESSAGES.APPROVAL_REQUIRED,
+    accessRequestId,
+  })
+  const approved = (o: Partial<AccessApproval> = {}) =>
+    approvalOf({ id: 9, status: "APPROVED", approvedMode: "READ_ONLY", decidedAt: T0, expiresAt: at(2 * HOUR), ...o })
+
+  it("none: approval required, no request waiting", () => {
+    expect(decide(null, T0)).toEqual(required(null))
+  })
+
+  it("pending: approval required, pointing at the request waiting", () => {
+    expect(decide(approvalOf({ id: 5 }), at(HOUR))).toEqual(required(5))
+    expect(decide(approvalOf({ id: 5 }), at(24 * HOUR - 1))).toEqual(required(5))
+  })
+
+  it("pending past its 24 hours: expired, approval required afresh (no request waiting)", () => {
+    expect(decide(approvalOf({ id: 5 }), at(24 * HOUR))).toEqual(required(null))
+    expect(decide(approvalOf({ id: 5 }), at(48 * HOUR))).toEqual(required(null))
+  })
+
+  it("approved: allowed until the approval's end, in the mode approved", () => {
+    expect(decide(approved(), at(HOUR))).toEqual({ allowed: true, approval: { accessRequestId: 9, until: at(2 * HOUR), mode: "READ_ONLY" } })
+    expect(decide(approved({ approvedMode: "READ_WRITE" }), at(HOUR), "READ_WRITE")).toEqual({
+      allowed: true,
+      approval: { accessRequestId: 9, until: at(2 * HOUR), mode: "READ_WRITE" },
+    })
+    // Asking for less than approved is fine.
+    expect(decide(approved({ approvedMode: "READ_WRITE" }), at(HOUR), "READ_ONLY")).toMatchObject({ allowed: true })
+  })
+
+  it("approved but past its end: expired, approval required afresh", () => {
+    expect(decide(approved(), at(2 * HOUR))).toEqual(required(null))
+    expect(decide(approved(), at(30 * HOUR))).toEqual(required(null))
+    expect(decide(approved({ expiresAt: null }), at(HOUR))).toEqual(required(null))
+  })
+
+  it("approved read-only, asked read-write: MODE_NOT_APPROVED", () => {
+    expect(decide(approved(), at(HOUR), "READ_WRITE")).toEqual({
+      allowed: false,
+      code: "MODE_NOT_APPROVED",
+      message: REFUSAL_MESSAGES.MODE_NOT_APPROVED,
+    })
+    // No mode recorded counts as read-only.
+    expect(decide(approved({ approvedMode: null }), at(HOUR), "READ_WRITE")).toMatchObject({ code: "MODE_NOT_APPROVED" })
+  })
+
+  it("denied: ACCESS_DENIED for the cooldown after the answer, then approval required afresh", () => {
+    const denied = approvalOf({ status: "DENIED", decidedAt: at(HOUR) })
+    const retryAfter = at(HOUR + ACCESS_REFUSAL_COOLDOWN_MS)
+    expect(decide(denied, at(HOUR))).toEqual({ allowed: false, code: "ACCESS_DENIED", message: REFUSAL_MESSAGES.ACCESS_DENIED, retryAfter })
+    expect(decide(denied, new Date(retryAfter.getTime() - 1))).toMatchObject({ code: "ACCESS_DENIED", retryAfter })
+    expect(decide(denied, retryAfter)).toEqual(required(null))
+    expect(decide(denied, at(72 * HOUR))).toEqual(required(null))
+  })
+
+  it("revoked: ACCESS_REVOKED for the cooldown after the revocation, then approval required afresh", () => {
+    const revoked = approved({ status: "REVOKED", revokedAt: at(HOUR) })
+    const retryAfter = at(HOUR + ACCESS_REFUSAL_COOLDOWN_MS)
+    expect(decide(revoked, at(HOUR + 1))).toEqual({ allowed: false, code: "ACCESS_REVOKED", message: REFUSAL_MESSAGES.ACCESS_REVOKED, retryAfter })
+    // Still revoked after the approval itself would have ended.
+    expect(decide(revoked, at(3 * HOUR))).toMatchObject({ code: "ACCESS_REVOKED" })
+    expect(decide(revoked, retryAfter)).toEqual(required(null))
+  })
+
+  it("accessRequestStatus tells people the same", () => {
+    expect(accessRequestStatus(approvalOf({}), T0)).toBe("pending")
+    expect(accessRequestStatus(approvalOf({}), at(24 * HOUR))).toBe("expired")
+    expect(accessRequestStatus(approved(), at(HOUR))).toBe("approved")
+    expect(accessRequestStatus(approved(), at(2 * HOUR))).toBe("expired")
+    expect(accessRequestStatus(approvalOf({ status: "DENIED", decidedAt: T0 }), at(HOUR))).toBe("denied")
+    expect(accessRequestStatus(approved({ status: "REVOKED", revokedAt: T0 }), at(HOUR))).toBe("revoked")
+  })
+})
+
+describe("reviewImpersonation: consent, floor and approval changes under a running impersonation", () => {
+  const startedAt = T0
+  const expiresAt = new Date(T0.getTime() + 20 * 60_000)
+  const now = new Date(T0.getTime() + 5 * 60_000)
+  const impersonation: ActiveImpersonation = { expiresAt, endedAt: null, endReason: null }
+  const liveApproval = { status: "APPROVED" as const, expiresAt: new Date(T0.getTime() + 3_600_000) }
+  const expiredApproval = { status: "APPROVED" as const, expiresAt: new Date(T0.getTime() + 60_000) }
+  const revokedApproval = { status: "REVOKED" as const, expiresAt: new Date(T0.getTime() + 3_600_000) }
+
+  const review = (
+    subject: PolicyUser,
+    approval: { status: AccessApproval["status"]; expiresAt: Date | null } | null,
+    o: { actor?: PolicyUser; at?: Date } = {},
+  ) =>
+    reviewImpersonation({ impersonation, actor: o.actor ?? support(), subject, now: o.at ?? now, enabled: true, approval })
+  const ended = (endReason: EndReason, at = now) => ({ active: false, endReason, alreadyEnded: false, endedAt: at })
+  const withFloor = (consent: Consent, floor: Consent) =>
+    user({ impersonationConsent: consent, memberships: [{ organizationId: ORG_1, role: "MEMBER", consentFloor: floor }] })
+
+  it("consent turned to ASK: ends without a live approval (TARGET_REVOKED), goes on under one", () => {
+    expect(review(user({ impersonationConsent: "ASK" }), null)).toEqual(ended("TARGET_REVOKED"))
+    expect(review(user({ impersonationConsent: "ASK" }), liveApproval)).toEqual({ active: true })
+    expect(startedAt.getTime()).toBeLessThan(now.getTime())
+  })
+
+  it("consent turned to NEVER: ends, even under a live approval (TARGET_REVOKED)", () => {
+    expect(review(user({ impersonationConsent: "NEVER" }), null)).toEqual(ended("TARGET_REVOKED"))
+    expect(review(user({ impersonationConsent: "NEVER" }), liveApproval)).toEqual(ended("TARGET_REVOKED"))
+  })
+
+  it("the floor raised: ASK ends it without a live approval, NEVER ends it always (TARGET_REVOKED)", () => {
+    expect(review(withFloor("ALLOWED", "ASK"), null)).toEqual(ended("TARGET_REVOKED"))
+    expect(review(withFloor("ALLOWED", "ASK"), liveApproval)).toEqual({ active: true })
+    expect(review(withFloor("ALLOWED", "NEVER"), null)).toEqual(ended("TARGET_REVOKED"))
+    expect(review(withFloor("ASK", "NEVER"), liveApproval)).toEqual(ended("TARGET_REVOKED"))
+    // For the organization's own admins as for support.
+    expect(review(withFloor("ALLOWED", "NEVER"), null, { actor: orgUser(ORG_1, "ADMIN") })).toEqual(ended("TARGET_REVOKED"))
+    expect(review(withFloor("ALLOWED", "ALLOWED"), null, { actor: orgUser(ORG_1, "OWNER") })).toEqual({ active: true })
+  })
+
+  it("the approval revoked: the user's End (ENDED_BY_USER), whatever the consent is now", () => {
+    for (const consent of ["ALLOWED", "ASK", "NEVER"] as const) {
+      expect(review(user({ impersonationConsent: consent }), revokedApproval)).toEqual(ended("ENDED_BY_USER"))
+    }
+    expect(review(withFloor("ALLOWED", "NEVER"), revokedApproval)).toEqual(ended("ENDED_BY_USER"))
+  })
+
+  it("the approval expired: ends under ASK (TARGET_REVOKED); no longer needed once consent is ALLOWED", () => {
+    expect(review(user({ impersonationConsent: "ASK" }), expiredApproval)).toEqual(ended("TARGET_REVOKED"))
+    expect(review(withFloor("ALLOWED", "ASK"), expiredApproval)).toEqual(ended("TARGET_REVOKED"))
+    expect(review(user({ impersonationConsent: "ALLOWED" }), expiredApproval)).toEqual({ active: true })
+  })
+
+  it("the time limit and the admin's rights come first", () => {
+    expect(review(user({ impersonationConsent: "NEVER" }), revokedApproval, { at: expiresAt })).toEqual(ended("EXPIRED", expiresAt))
+    expect(review(user({ impersonationConsent: "ASK" }), revokedApproval, { actor: user() })).toEqual(ended("ACTOR_REVOKED"))
   })
 })

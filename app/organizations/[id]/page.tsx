@@ -4,6 +4,8 @@ import { serverConfig } from "app/core/serverConfig"
 import { ImpersonateButton } from "app/impersonation/components/ImpersonateDialog"
 import { loadCurrentUser } from "app/users/currentUser"
 import { ChangeRoleControl } from "../components/ChangeRoleControl"
+import { ConsentFloorControl } from "../components/ConsentFloorControl"
+import { loadConsentFloor } from "../consentFloor"
 import { loadOrganizationPage, parseId, type MemberRow } from "../members"
 
 const ORG_ROLE_NAMES = { OWNER: "Owner", ADMIN: "Admin", MEMBER: "Member" } as const
@@ -69,6 +71,8 @@ export default async function OrganizationPage({
   if (!page) notFound()
   const { organization } = page
   const base = `/organizations/${organization.id}`
+  // Only an OWNER sets the floor, never while impersonating (the mutation decides again).
+  const floor = page.viewerRole === "OWNER" && user.impersonator === null ? await loadConsentFloor(organization.id) : null
   return (
     <section className="wide">
       <h1>{organization.name}</h1>
@@ -77,6 +81,7 @@ export default async function OrganizationPage({
           ? `You are ${page.viewerRole === "MEMBER" ? "a" : "an"} ${ORG_ROLE_NAMES[page.viewerRole].toLowerCase()} of this organization.`
           : "You see this organization as platform staff."}
       </p>
+      {floor !== null && <ConsentFloorControl organizationId={organization.id} organizationName={organization.name} floor={floor} />}
       <nav aria-label="Organization" className="tabs">
         <Link href={base} aria-current="page">
           Members
