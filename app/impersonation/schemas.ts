@@ -1,6 +1,7 @@
 import { z } from "zod"
 import { email } from "app/auth/schemas"
 import { safeText } from "app/core/text"
+import { ACCESS_GRANT_MAX_HOURS } from "./policy"
 
 export const REASON_MAX_LENGTH = 500
 
@@ -55,7 +56,17 @@ export const stepUpPassword = safeText({ message: "Your password must be text" }
   .transform((value) => (value === "" ? undefined : value))
   .optional()
 
-/** `impersonateUser` takes the target by id or by email, never both. */
+/** Hours of access asked for or approved: a whole number from 1 to 24. */
+export const accessHours = z
+  .number({ message: "Hours must be a number" })
+  .int("Hours must be a whole number")
+  .min(1, "Ask for at least 1 hour")
+  .max(ACCESS_GRANT_MAX_HOURS, `Hours can be at most ${ACCESS_GRANT_MAX_HOURS}`)
+
+/**
+ * `impersonateUser` takes the target by id or by email, never both. `hours`: how long the
+ * access asked of a user whose consent is "Ask me each time" should last (default 1).
+ */
 export const ImpersonateUserInput = z
   .object({
     userId: userId.optional(),
@@ -64,6 +75,7 @@ export const ImpersonateUserInput = z
     ticketUrl,
     mode: impersonationMode,
     password: stepUpPassword,
+    hours: accessHours.default(1),
   })
   .strict()
   .refine((input) => (input.userId === undefined) !== (input.email === undefined), {
