@@ -2,8 +2,12 @@ import { MODE_LABELS } from "app/impersonation/modes"
 import {
   ACCESS_REQUEST_TTL_MS,
   accessRequestStatus,
+  effectiveConsent,
   type AccessApproval,
   type ImpersonationMode,
+  type PolicyUser,
+  type RefusalCode,
+  type StartDecision,
 } from "app/impersonation/policy"
 
 /**
@@ -133,4 +137,25 @@ export function waitingMessage(input: { userName: string; hours: number; mode: I
   return input.created
     ? `Waiting for the user's approval: ${input.userName} has been asked for ${asked}, by email and in the app`
     : `Waiting for the user's approval: your request to ${input.userName} is still waiting for an answer`
+}
+
+export const APPROVAL_REQUIRED_HINT = "Approval required"
+
+/** Whether a start against this user asks them first (consent or organization floor "Ask me each time"). */
+export function requiresApproval(target: Pick<PolicyUser, "impersonationConsent" | "memberships">): boolean {
+  return effectiveConsent(target).consent === "ASK"
+}
+
+export type Eligibility =
+  /** `approvalRequired` and `hint` only when the start asks the user first. */
+  | { allowed: true; approvalRequired?: true; hint?: typeof APPROVAL_REQUIRED_HINT }
+  | { allowed: false; code: RefusalCode; message: string }
+
+/**
+ * A console row's eligibility (directory, organization members): a user who approves each
+ * access is eligible, with the hint "Approval required" (the start asks them first).
+ */
+export function eligibilityOf(decision: StartDecision, target: Pick<PolicyUser, "impersonationConsent" | "memberships">): Eligibility {
+  if (!decision.allowed) return { allowed: false, code: decision.code, message: decision.message }
+  return requiresApproval(target) ? { allowed: true, approvalRequired: true, hint: APPROVAL_REQUIRED_HINT } : { allowed: true }
 }

@@ -444,3 +444,31 @@ describe("the admin's view of their own request", () => {
     expect((await other.rpc("getAccessApproval", { userId: user.id })).result).toBeNull()
   })
 })
+
+describe("the console's rows", () => {
+  it("show a user who approves each access as eligible with the hint, and read the organization's floor", async () => {
+    const { searchDirectory } = await import("app/admin/directory")
+    const { loadOrganizationPage } = await import("app/organizations/members")
+    const { toPolicyUser, userForPolicy } = await import("app/impersonation/guard")
+    const tag = `floor-${Date.now()}-${Math.random().toString(36).slice(2)}`
+    const askOrg = await db.organization.create({ data: { name: `${tag}-ask`, consentFloor: "ASK" } })
+    const neverOrg = await db.organization.create({ data: { name: `${tag}-never`, consentFloor: "NEVER" } })
+    const support = await createUser({ label: "support", role: "SUPPORT" })
+    const asks = await createUser({ label: `${tag}-own-ask`, impersonationConsent: "ASK" })
+    const byFloor = await createUser({ label: `${tag}-floor-ask`, organization: { id: askOrg.id, role: "MEMBER" } })
+    const forbidden = await createUser({ label: `${tag}-floor-never`, organization: { id: neverOrg.id, role: "MEMBER" } })
+    const plain = await createUser({ label: `${tag}-plain` })
+    const viewer = toPolicyUser(await db.user.findUniqueOrThrow({ where: { id: support.id }, ...userForPolicy }))
+    const page = await searchDirectory({ viewer, term: tag })
+    const byId = new Map(page.rows.map((row) => [row.id, row.eligibility]))
+    const approval = { allowed: true, approvalRequired: true, hint: "Approval required" }
+    expect(byId.get(asks.id)).toEqual(approval)
+    expect(byId.get(byFloor.id)).toEqual(approval)
+    expect(byId.get(forbidden.id)).toMatchObject({ allowed: false, code: "ORGANIZATION_FORBIDS" })
+    expect(byId.get(plain.id)).toEqual({ allowed: true })
+
+    const owner = await createUser({ label: "owner", organization: { id: askOrg.id, role: "OWNER" } })
+    const members = await loadOrganizationPage({ viewerId: owner.id, impersonating: false, organizationId: askOrg.id })
+    expect(members!.members.find((m) => m.userId === byFloor.id)!.eligibility).toEqual(approval)
+  })
+})
