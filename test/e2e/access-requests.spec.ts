@@ -1,0 +1,60 @@
+import { expect, test } from "@playwright/test"
+import { banner, logIn } from "./helpers"
+
+/**
+ * Issue 8, access requests in real Chromium: an admin asks a user who approves each access
+ * (ask@example.com, Avery Ask); in a second browser the user sees the notice, opens Security
+ * and approves; the admin starts under the approval.
+ */
+test("an admin asks, the user approves in their own browser, the admin starts under the approval", async ({ page, browser }) => {
+  const reason = "Ticket 90: the dashboard shows no projects"
+  await logIn(page, "support@example.com")
+  await page.goto("/admin/users?q=ask@example.com")
+  const row = page.getByRole("row").filter({ hasText: "ask@example.com" })
+  await expect(row.getByText("Approval required")).toBeVisible()
+  await row.getByRole("button", { name: "Impersonate Avery Ask" }).click()
+  const dialog = page.getByRole("dialog")
+  await dialog.getByLabel("Reason").fill(reason)
+  await dialog.getByLabel("Ticket link").fill("https://tickets.example/90")
+  await dialog.getByLabel("Hours of access to ask for").selectOption("2")
+  await dialog.getByRole("button", { name: "Confirm" }).click()
+  // A state to wait in, not an error; nothing started.
+  await expect(dialog.getByRole("status").filter({ hasText: "Waiting for the user's approval" })).toBeVisible()
+  await expect(dialog.getByRole("alert")).toHaveCount(0)
+  await expect(banner(page)).toHaveCount(0)
+
+  // The user, in a browser of their own.
+  const userContext = await browser.newContext()
+  const userPage = await userContext.newPage()
+  await logIn(userPage, "ask@example.com")
+  const notice = userPage.getByTestId("access-request-notice")
+  await expect(notice).toContainText(`Sky Support asks to access your account: ${reason}`)
+  await notice.getByRole("link", { name: "Review" }).click()
+  await expect(userPage).toHaveURL("/account/security")
+  const waiting = userPage.getByRole("list", { name: "Waiting for your answer" }).getByRole("listitem")
+  await expect(waiting).toHaveCount(1)
+  await expect(waiting).toContainText("Sky Support")
+  await expect(waiting).toContainText(reason)
+  await expect(waiting).toContainText("2 hours, read-only")
+  await expect(waiting.getByLabel("Allow for")).toHaveValue("2")
+  // Only read-only was asked: read-write is not offered.
+  await expect(waiting.getByLabel("Access").locator("option")).toHaveCount(1)
+  await waiting.getByRole("button", { name: "Approve" }).click()
+  const approved = userPage.getByRole("list", { name: "Approved access" }).getByRole("listitem")
+  await expect(approved).toContainText("Approved: read-only, until")
+  await expect(approved.getByRole("button", { name: "Revoke Sky Support's access" })).toBeVisible()
+  await expect(userPage.getByRole("list", { name: "Waiting for your answer" })).toHaveCount(0)
+  await expect(notice).toHaveCount(0)
+
+  // The admin starts: the dialog and the banner name the approval's end.
+  await page.reload()
+  await page.getByRole("row").filter({ hasText: "ask@example.com" }).getByRole("button", { name: "Impersonate Avery Ask" }).click()
+  const again = page.getByRole("dialog")
+  await expect(again.getByText(/Approved by the user until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/)).toBeVisible()
+  await again.getByLabel("Reason").fill(reason)
+  await again.getByRole("button", { name: "Confirm" }).click()
+  await expect(page).toHaveURL("/")
+  await expect(banner(page)).toContainText("Avery Ask")
+  await expect(banner(page)).toContainText(/Approved by the user until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/)
+  await userContext.close()
+})
