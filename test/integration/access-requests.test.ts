@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest"
 import db from "db"
 import { expireAccessRequests } from "app/access/requests"
-import type { AccessRequestsOfUser } from "app/access/requests"
+import type { AccessRequestsPanelData } from "app/access/queries/getAccessRequests"
 import { serverConfig } from "app/core/serverConfig"
 import { TestBrowser } from "test/helpers/browser"
 import { callApi } from "test/helpers/actorTokenApi"
@@ -48,7 +48,7 @@ async function decide(browser: TestBrowser, input: Record<string, unknown>) {
 }
 
 async function requestsOf(browser: TestBrowser) {
-  const res = await browser.rpc<AccessRequestsOfUser>("getAccessRequests", {})
+  const res = await browser.rpc<AccessRequestsPanelData>("getAccessRequests", {})
   expect(res.error).toBeNull()
   return res.result!
 }
@@ -281,7 +281,7 @@ describe("the user's answer", () => {
     const id = await startAsksApproval(adminBrowser, user.id)
     const stranger = await createUser({ label: "stranger", impersonationConsent: "ASK" })
     const strangerBrowser = await signIn(stranger)
-    expect(await requestsOf(strangerBrowser)).toEqual({ pending: [], approved: [], recent: [] })
+    expect(await requestsOf(strangerBrowser)).toEqual({ pending: [], approved: [], recent: [], canAnswer: true })
     const theirs = await decide(strangerBrowser, { id, decision: "APPROVE", hours: 1, mode: "READ_ONLY" })
     const unknown = await decide(strangerBrowser, { id: 2_000_000_000, decision: "APPROVE", hours: 1, mode: "READ_ONLY" })
     expect(theirs.error).toMatchObject({ code: "ACCESS_REQUEST_NOT_FOUND" })
@@ -349,6 +349,9 @@ describe("revocation", () => {
 
     expect((await start(adminBrowser, user.id)).error).toBeNull()
     expect(await currentUser(adminBrowser)).toMatchObject({ id: user.id, impersonator: { id: admin.id } })
+    // The page may show the user's requests to the admin acting as them, never as answerable.
+    expect((await requestsOf(adminBrowser)).canAnswer).toBe(false)
+    expect((await requestsOf(userBrowser)).canAnswer).toBe(true)
     for (const [name, input] of [
       ["decideAccessRequest", { id: waiting, decision: "APPROVE", hours: 24, mode: "READ_ONLY" }],
       ["decideAccessRequest", { id: waiting, decision: "DENY" }],

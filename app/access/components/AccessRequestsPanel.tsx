@@ -12,6 +12,8 @@ import type { AccessRequestView } from "../requests"
 import { describeHours } from "../rules"
 import styles from "./access.module.css"
 
+const ONLY_THE_USER = "Only the user can answer this, from their own session."
+
 /** How often the Security page and the notice ask for new requests. */
 export const ACCESS_REQUESTS_REFETCH_MS = 10_000
 
@@ -53,9 +55,11 @@ function Who({ request }: { request: AccessRequestView }) {
 function PendingRequest({
   request,
   onChanged,
+  canAnswer,
 }: {
   request: AccessRequestView
   onChanged: () => Promise<unknown>
+  canAnswer: boolean
 }) {
   const ids = useId()
   const [hours, setHours] = useState(request.hours)
@@ -90,50 +94,56 @@ function PendingRequest({
         Asked for: {describeHours(request.hours)}, {MODE_LABELS[request.mode].toLowerCase()}.
         Expires unanswered at {formatAccessTime(request.requestExpiresAt)}.
       </p>
-      <div className={styles.choices}>
-        <label htmlFor={`${ids}-hours`}>
-          Allow for
-          <select
-            id={`${ids}-hours`}
-            value={hours}
-            disabled={isPending}
-            onChange={(event) => setHours(Number(event.target.value))}
-          >
-            {HOUR_CHOICES.map((choice) => (
-              <option key={choice} value={choice}>
-                {describeHours(choice)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label htmlFor={`${ids}-mode`}>
-          Access
-          <select
-            id={`${ids}-mode`}
-            value={mode}
-            disabled={isPending}
-            onChange={(event) => setMode(event.target.value as ImpersonationMode)}
-          >
-            <option value="READ_ONLY">{MODE_LABELS.READ_ONLY} (look, no changes)</option>
-            {request.mode === "READ_WRITE" && (
-              <option value="READ_WRITE">{MODE_LABELS.READ_WRITE} (may make changes)</option>
-            )}
-          </select>
-        </label>
-      </div>
-      <div className={styles.actions}>
-        <button
-          type="button"
-          className={styles.primary}
-          disabled={isPending}
-          onClick={() => void answer("APPROVE")}
-        >
-          Approve
-        </button>
-        <button type="button" disabled={isPending} onClick={() => void answer("DENY")}>
-          Deny
-        </button>
-      </div>
+      {!canAnswer ? (
+        <p className="hint">{ONLY_THE_USER}</p>
+      ) : (
+        <>
+          <div className={styles.choices}>
+            <label htmlFor={`${ids}-hours`}>
+              Allow for
+              <select
+                id={`${ids}-hours`}
+                value={hours}
+                disabled={isPending}
+                onChange={(event) => setHours(Number(event.target.value))}
+              >
+                {HOUR_CHOICES.map((choice) => (
+                  <option key={choice} value={choice}>
+                    {describeHours(choice)}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label htmlFor={`${ids}-mode`}>
+              Access
+              <select
+                id={`${ids}-mode`}
+                value={mode}
+                disabled={isPending}
+                onChange={(event) => setMode(event.target.value as ImpersonationMode)}
+              >
+                <option value="READ_ONLY">{MODE_LABELS.READ_ONLY} (look, no changes)</option>
+                {request.mode === "READ_WRITE" && (
+                  <option value="READ_WRITE">{MODE_LABELS.READ_WRITE} (may make changes)</option>
+                )}
+              </select>
+            </label>
+          </div>
+          <div className={styles.actions}>
+            <button
+              type="button"
+              className={styles.primary}
+              disabled={isPending}
+              onClick={() => void answer("APPROVE")}
+            >
+              Approve
+            </button>
+            <button type="button" disabled={isPending} onClick={() => void answer("DENY")}>
+              Deny
+            </button>
+          </div>
+        </>
+      )}
       {error && (
         <p role="alert" className={styles.error}>
           {error}
@@ -147,9 +157,11 @@ function PendingRequest({
 function ApprovedAccess({
   request,
   onChanged,
+  canAnswer,
 }: {
   request: AccessRequestView
   onChanged: () => Promise<unknown>
+  canAnswer: boolean
 }) {
   const [error, setError] = useState<string | null>(null)
   const [revoke, { isPending }] = useMutation(revokeAccessGrant, {
@@ -167,24 +179,25 @@ function ApprovedAccess({
         </time>
         .
       </p>
-      <div className={styles.actions}>
-        <button
-          type="button"
-          disabled={isPending}
-          aria-label={`Revoke ${request.admin.name}'s access`}
-          onClick={async () => {
-            setError(null)
-            try {
-              await revoke({ id: request.id })
-            } catch (failure) {
-              setError(errorMessageForPerson(failure))
-            }
-            await onChanged()
-          }}
-        >
-          Revoke
-        </button>
-      </div>
+      {canAnswer && (
+        <div className={styles.actions}>
+          <button
+            type="button"
+            disabled={isPending}
+            onClick={async () => {
+              setError(null)
+              try {
+                await revoke({ id: request.id })
+              } catch (failure) {
+                setError(errorMessageForPerson(failure))
+              }
+              await onChanged()
+            }}
+          >
+            Revoke
+          </button>
+        </div>
+      )}
       {error && (
         <p role="alert" className={styles.error}>
           {error}
@@ -223,7 +236,12 @@ export function AccessRequestsPanel() {
           ) : (
             <ul className={styles.list} aria-label="Waiting for your answer">
               {data.pending.map((request) => (
-                <PendingRequest key={request.id} request={request} onChanged={refetch} />
+                <PendingRequest
+                  key={request.id}
+                  request={request}
+                  onChanged={refetch}
+                  canAnswer={data.canAnswer}
+                />
               ))}
             </ul>
           )}
@@ -232,7 +250,12 @@ export function AccessRequestsPanel() {
               <h3>Approved access</h3>
               <ul className={styles.list} aria-label="Approved access">
                 {data.approved.map((request) => (
-                  <ApprovedAccess key={request.id} request={request} onChanged={refetch} />
+                  <ApprovedAccess
+                    key={request.id}
+                    request={request}
+                    onChanged={refetch}
+                    canAnswer={data.canAnswer}
+                  />
                 ))}
               </ul>
             </>
