@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test"
-import { banner, logIn } from "./helpers"
+import { banner, logIn, switchToUser } from "./helpers"
 
 /**
  * Issue 8, access requests in real Chromium: an admin asks a user who approves each access
@@ -8,6 +8,13 @@ import { banner, logIn } from "./helpers"
  */
 test("an admin asks, the user approves in their own browser, the admin starts under the approval", async ({ page, browser }) => {
   const reason = "Ticket 90: the dashboard shows no projects"
+  // The user is already signed in, on a page with no request yet.
+  const userContext = await browser.newContext()
+  const userPage = await userContext.newPage()
+  await logIn(userPage, "ask@example.com")
+  const notice = userPage.getByTestId("access-request-notice")
+  await expect(notice).toHaveCount(0)
+
   await logIn(page, "support@example.com")
   await page.goto("/admin/users?q=ask@example.com")
   const row = page.getByRole("row").filter({ hasText: "ask@example.com" })
@@ -23,12 +30,8 @@ test("an admin asks, the user approves in their own browser, the admin starts un
   await expect(dialog.getByRole("alert")).toHaveCount(0)
   await expect(banner(page)).toHaveCount(0)
 
-  // The user, in a browser of their own.
-  const userContext = await browser.newContext()
-  const userPage = await userContext.newPage()
-  await logIn(userPage, "ask@example.com")
-  const notice = userPage.getByTestId("access-request-notice")
-  await expect(notice).toContainText(`Sky Support asks to access your account: ${reason}`)
+  // The user's page shows the notice without a reload (it asks again every few seconds).
+  await expect(notice).toContainText(`Sky Support asks to access your account: ${reason}`, { timeout: 20_000 })
   await notice.getByRole("link", { name: "Review" }).click()
   await expect(userPage).toHaveURL("/account/security")
   const waiting = userPage.getByRole("list", { name: "Waiting for your answer" }).getByRole("listitem")
@@ -57,4 +60,30 @@ test("an admin asks, the user approves in their own browser, the admin starts un
   await expect(banner(page)).toContainText("Avery Ask")
   await expect(banner(page)).toContainText(/Approved by the user until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/)
   await userContext.close()
+})
+
+test("the Switch to User form shows the wait as a state, and the user's denial in words", async ({ page, browser }) => {
+  await logIn(page, "superadmin@example.com")
+  await switchToUser(page, "ask@example.com", "Ticket 91: settings do not save")
+  const form = page.getByRole("form", { name: "Switch to User" })
+  await expect(page.getByTestId("switch-waiting")).toHaveText(/^Waiting for the user's approval/)
+  await expect(page.getByTestId("switch-waiting")).toHaveAttribute("role", "status")
+  await expect(form.getByRole("alert")).toHaveCount(0)
+
+  const userContext = await browser.newContext()
+  const userPage = await userContext.newPage()
+  await logIn(userPage, "ask@example.com")
+  await userPage.goto("/account/security")
+  const waiting = userPage
+    .getByRole("list", { name: "Waiting for your answer" })
+    .getByRole("listitem")
+    .filter({ hasText: "Ticket 91" })
+  await waiting.getByRole("button", { name: "Deny" }).click()
+  await expect(waiting).toHaveCount(0)
+  await expect(userPage.getByText(/Ticket 91: settings do not save .* Denied/)).toBeVisible()
+  await userContext.close()
+
+  await page.getByRole("button", { name: "Switch to User" }).click()
+  await expect(form.getByRole("alert")).toContainText("The user denied your access request. You can ask again after")
+  await expect(page.getByTestId("switch-waiting")).toHaveCount(0)
 })
