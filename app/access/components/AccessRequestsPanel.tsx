@@ -41,12 +41,11 @@ function TicketLink({ url }: { url: string | null }) {
   )
 }
 
-function Who({ request }: { request: AccessRequestView }) {
+function Who({ request, what }: { request: AccessRequestView; what: string }) {
   return (
     <p>
       <strong>{request.admin.name}</strong> ({request.admin.email})
-      {request.organization ? <> for {request.organization.name}</> : null} asks to access your
-      account.
+      {request.organization ? <> for {request.organization.name}</> : null} {what}
     </p>
   )
 }
@@ -86,7 +85,7 @@ function PendingRequest({
   return (
     <li className={styles.card} aria-labelledby={`${ids}-who`}>
       <div id={`${ids}-who`}>
-        <Who request={request} />
+        <Who request={request} what="asks to access your account." />
       </div>
       <p>Reason: {request.reason}</p>
       <TicketLink url={request.ticketUrl} />
@@ -169,7 +168,7 @@ function ApprovedAccess({
   })
   return (
     <li className={styles.card}>
-      <Who request={request} />
+      <Who request={request} what="may access your account." />
       <p>Reason: {request.reason}</p>
       <TicketLink url={request.ticketUrl} />
       <p>
