@@ -99,6 +99,12 @@ export const SwitchToUserForm = z.object({
   ticketUrl,
   readWrite: z.boolean().optional(),
   password: z.string().max(100, "Your password is too long").optional(),
+  /** Hours of access to ask for, as typed (users who approve each access); empty: 1. */
+  hours: z
+    .string()
+    .trim()
+    .regex(/^(?:[1-9]|1\d|2[0-4])?$/, `Hours must be a whole number from 1 to ${ACCESS_GRANT_MAX_HOURS}`)
+    .optional(),
 })
 
 export function switchFormToInput(values: z.input<typeof SwitchToUserForm>): ImpersonateUserRequest {
@@ -107,6 +113,7 @@ export function switchFormToInput(values: z.input<typeof SwitchToUserForm>): Imp
     reason: values.reason,
     ticketUrl: values.ticketUrl?.trim() || null,
     ...stepUpFields(values.readWrite === true, values.password),
+    ...(values.hours?.trim() ? { hours: Number(values.hours.trim()) } : {}),
   }
   return /^\d+$/.test(user) ? { userId: Number(user), ...rest } : { email: user, ...rest }
 }

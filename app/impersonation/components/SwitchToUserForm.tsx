@@ -75,6 +75,7 @@ export function SwitchToUserForm({ ttlMinutes }: { ttlMinutes: number }) {
           ticketUrl: "",
           readWrite: false,
           password: "",
+          hours: "",
         }}
         onSubmit={async (values, form) => {
           setWaiting(null)
@@ -104,6 +105,13 @@ export function SwitchToUserForm({ ttlMinutes }: { ttlMinutes: number }) {
         />
         <LabeledTextField name="ticketUrl" label="Ticket link" placeholder="https://… (optional)" />
         <ReadWriteFields />
+        <LabeledTextField
+          name="hours"
+          label="Hours of access to ask for"
+          inputMode="numeric"
+          autoComplete="off"
+          placeholder="1 (only for users who approve each access)"
+        />
         <p className="hint">
           The session lasts {ttlMinutes} minutes at most and cannot be extended. All actions are
           logged.
