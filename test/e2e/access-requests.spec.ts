@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test"
-import { banner, logIn, switchToUser } from "./helpers"
+import { banner, logIn } from "./helpers"
 
 /**
  * Issue 8, access requests in real Chromium: an admin asks a user who approves each access
@@ -64,9 +64,15 @@ test("an admin asks, the user approves in their own browser, the admin starts un
 
 test("the Switch to User form shows the wait as a state, and the user's denial in words", async ({ page, browser }) => {
   await logIn(page, "superadmin@example.com")
-  await switchToUser(page, "ask@example.com", "Ticket 91: settings do not save")
+  await page.goto("/admin")
+  await page.getByLabel("User ID or email").fill("ask@example.com")
+  await page.getByLabel("Reason").fill("Ticket 91: settings do not save")
+  await page.getByLabel("Hours of access to ask for").fill("3")
+  await page.getByRole("button", { name: "Switch to User" }).click()
   const form = page.getByRole("form", { name: "Switch to User" })
-  await expect(page.getByTestId("switch-waiting")).toHaveText(/^Waiting for the user's approval/)
+  await expect(page.getByTestId("switch-waiting")).toHaveText(
+    "Waiting for the user's approval: Avery Ask has been asked for 3 hours of read-only access, by email and in the app",
+  )
   await expect(page.getByTestId("switch-waiting")).toHaveAttribute("role", "status")
   await expect(form.getByRole("alert")).toHaveCount(0)
 
@@ -78,6 +84,7 @@ test("the Switch to User form shows the wait as a state, and the user's denial i
     .getByRole("list", { name: "Waiting for your answer" })
     .getByRole("listitem")
     .filter({ hasText: "Ticket 91" })
+  await expect(waiting).toContainText("3 hours, read-only")
   await waiting.getByRole("button", { name: "Deny" }).click()
   await expect(waiting).toHaveCount(0)
   await expect(userPage.getByText(/Ticket 91: settings do not save .* Denied/)).toBeVisible()
