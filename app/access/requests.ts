@@ -20,7 +20,7 @@ import {
   decideRevocation,
   requestExpiresAt,
   waitingMessage,
-} from "./rules"
+} from "./requestRules"
 
 /**
  * Access requests (issue 8): where the user's consent is "Ask me each time", an admin's start

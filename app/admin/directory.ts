@@ -1,6 +1,6 @@
 import { z } from "zod"
 import db, { Prisma } from "db"
-import { eligibilityOf, type Eligibility } from "app/access/rules"
+import { eligibilityOf, type Eligibility } from "app/access/requestRules"
 import { safeText } from "app/core/text"
 import {
   consoleScope,

@@ -1,5 +1,5 @@
 import db from "db"
-import { eligibilityOf, type Eligibility } from "app/access/rules"
+import { eligibilityOf, type Eligibility } from "app/access/requestRules"
 import { toPolicyUser, userForPolicy } from "app/impersonation/guard"
 import {
   administeredOrganizationIds,

@@ -2,9 +2,9 @@
 import { useQuery } from "@blitzjs/rpc"
 import Link from "next/link"
 import getAccessRequests from "../queries/getAccessRequests"
-import { SECURITY_PAGE_PATH } from "../rules"
+import { SECURITY_PAGE_PATH } from "../requestRules"
 import { ACCESS_REQUESTS_REFETCH_MS } from "./AccessRequestsPanel"
-import styles from "./access.module.css"
+import styles from "./accessRequests.module.css"
 
 /**
  * On every page of a signed-in user (never to an admin acting as them: the root layout decides):

@@ -3,7 +3,7 @@ import { AuthenticationError } from "blitz"
 import db from "db"
 import { sessionHolder } from "app/impersonation/guard"
 import { answerAccessRequest } from "../requests"
-import { DecideAccessRequestInput } from "../schemas"
+import { DecideAccessRequestInput } from "../requestSchemas"
 
 /**
  * The user approves or denies an access request made to them (never while impersonated: the

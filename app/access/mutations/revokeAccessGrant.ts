@@ -2,7 +2,7 @@ import { resolver } from "@blitzjs/rpc"
 import { AuthenticationError } from "blitz"
 import { sessionHolder } from "app/impersonation/guard"
 import { revokeAccessGrantOf } from "../requests"
-import { RevokeAccessGrantInput } from "../schemas"
+import { RevokeAccessGrantInput } from "../requestSchemas"
 
 /**
  * The user takes back an approval in force; an impersonation running under it ends now

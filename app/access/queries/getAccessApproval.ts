@@ -1,7 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { sessionHolder } from "app/impersonation/guard"
 import { accessApprovalForAdmin, type AccessApprovalForAdmin } from "../requests"
-import { GetAccessApprovalInput } from "../schemas"
+import { GetAccessApprovalInput } from "../requestSchemas"
 
 /**
  * For the console's dialog: the signed-in admin's own latest access request for this user

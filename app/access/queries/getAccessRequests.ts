@@ -1,7 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { sessionHolder } from "app/impersonation/guard"
 import { accessRequestsOf, type AccessRequestsOfUser } from "../requests"
-import { NoInput } from "../schemas"
+import { NoInput } from "../requestSchemas"
 
 export type AccessRequestsPanelData = AccessRequestsOfUser & {
   /** False while an admin is impersonating this user: only the user answers (the RPC gate refuses it). */

@@ -11,11 +11,11 @@ import {
   type FormEvent,
   type ReactNode,
 } from "react"
-import { HOUR_CHOICES, formatAccessTime } from "app/access/format"
+import { HOUR_CHOICES, formatAccessTime } from "app/access/requestFormat"
 import getAccessApproval from "app/access/queries/getAccessApproval"
-import { describeStartRefusal } from "app/access/refusals"
-import { describeHours } from "app/access/rules"
-import styles from "app/access/components/access.module.css"
+import { describeStartRefusal } from "app/access/startRefusals"
+import { describeHours } from "app/access/requestRules"
+import styles from "app/access/components/accessRequests.module.css"
 import { errorMessageForPerson } from "app/core/components/Form"
 import impersonateUser from "../mutations/impersonateUser"
 import { OpenInNewTabButton } from "./OpenInNewTabButton"

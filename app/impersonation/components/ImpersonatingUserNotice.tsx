@@ -1,7 +1,7 @@
 "use client"
 import { invoke, useMutation } from "@blitzjs/rpc"
 import { useEffect } from "react"
-import { formatAccessTime } from "app/access/format"
+import { formatAccessTime } from "app/access/requestFormat"
 import { formatRemaining, useRemaining } from "app/core/components/countdown"
 import getCurrentUser, { type CurrentUser } from "app/users/queries/getCurrentUser"
 import { MODE_LABELS } from "../modes"

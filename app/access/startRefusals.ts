@@ -1,5 +1,5 @@
 import { REFUSAL_MESSAGES } from "app/impersonation/policy"
-import { formatAccessTime } from "./format"
+import { formatAccessTime } from "./requestFormat"
 
 /**
  * How the console's start forms show a refusal about the user's approval: APPROVAL_REQUIRED is

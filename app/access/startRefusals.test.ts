@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { describeStartRefusal } from "./refusals"
+import { describeStartRefusal } from "./startRefusals"
 
 describe("describeStartRefusal", () => {
   it("shows APPROVAL_REQUIRED as a state to wait in, with the server's words", () => {

@@ -10,7 +10,7 @@ import {
   requestExpiresAt,
   waitingMessage,
   type DecidableRequest,
-} from "./rules"
+} from "./requestRules"
 
 const now = new Date("2026-12-06T12:00:00.000Z")
 const later = (ms: number) => new Date(now.getTime() + ms)
