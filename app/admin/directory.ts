@@ -1,5 +1,6 @@
 import { z } from "zod"
 import db, { Prisma } from "db"
+import { eligibilityOf, type Eligibility } from "app/access/requestRules"
 import { safeText } from "app/core/text"
 import {
   consoleScope,
@@ -7,8 +8,8 @@ import {
   isActiveImpersonator,
   type OrgRole,
   type PlatformRole,
+  type Consent,
   type PolicyUser,
-  type RefusalCode,
 } from "app/impersonation/policy"
 
 /**
@@ -51,8 +52,11 @@ export type DirectoryRow = {
   status: "ACTIVE" | "DISABLED"
   /** The organizations the viewer may see this user in (an org admin: only their own). */
   organizations: DirectoryOrganization[]
-  /** Whether the viewer may impersonate this user, and if not, why (in words). */
-  eligibility: { allowed: true } | { allowed: false; code: RefusalCode; message: string }
+  /**
+   * Whether the viewer may impersonate this user, and if not, why (in words); a user who
+   * approves each access is eligible with the hint "Approval required".
+   */
+  eligibility: Eligibility
 }
 
 export type DirectoryPage = {
@@ -76,7 +80,7 @@ type UserRow = {
   role: PlatformRole
   status: "ACTIVE" | "DISABLED"
   impersonationConsent: "ALLOWED" | "ASK" | "NEVER"
-  /** JSON text: [{organizationId, role, name}] ordered by organization id. */
+  /** JSON text: [{organizationId, role, name, consentFloor}] ordered by organization id. */
   memberships: string
 }
 
@@ -124,7 +128,7 @@ export function withMemberships(page: Prisma.Sql, direction = Prisma.sql`ASC`): 
   return Prisma.sql`
     SELECT page.*, COALESCE((
         SELECT json_agg(json_build_object('organizationId', m."organizationId", 'role', m."role",
-          'name', o."name") ORDER BY m."organizationId")::text
+          'name', o."name", 'consentFloor', o."consentFloor") ORDER BY m."organizationId")::text
         FROM "Membership" m JOIN "Organization" o ON o."id" = m."organizationId"
         WHERE m."userId" = page."id"), '[]') AS "memberships"
     FROM (${page}) AS page
@@ -147,13 +151,19 @@ export async function searchDirectory(
   if (backwards) users.reverse()
 
   const rows = users.map((user): DirectoryRow => {
-    const own = JSON.parse(user.memberships) as Array<{ organizationId: number; role: OrgRole; name: string }>
+    const own = JSON.parse(user.memberships) as Array<{
+      organizationId: number
+      role: OrgRole
+      name: string
+      consentFloor: Consent
+    }>
     const target: PolicyUser = {
       id: user.id,
       role: user.role,
       status: user.status,
       impersonationConsent: user.impersonationConsent,
-      memberships: own.map((m) => ({ organizationId: m.organizationId, role: m.role })),
+      // The floor too: decideTarget refuses NEVER, and an ASK floor makes the row "Approval required".
+      memberships: own.map((m) => ({ organizationId: m.organizationId, role: m.role, consentFloor: m.consentFloor })),
     }
     const decision = decideTarget(viewer, target)
     return {
@@ -165,9 +175,7 @@ export async function searchDirectory(
       organizations: own
         .filter((m) => scope.wholePlatform || scope.organizationIds.includes(m.organizationId))
         .map((m) => ({ id: m.organizationId, name: m.name, role: m.role })),
-      eligibility: decision.allowed
-        ? { allowed: true }
-        : { allowed: false, code: decision.code, message: decision.message },
+      eligibility: eligibilityOf(decision, target),
     }
   })
   const firstId = rows[0]?.id ?? null

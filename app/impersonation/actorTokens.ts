@@ -3,6 +3,7 @@ import type { SessionContext } from "@blitzjs/auth"
 import { AuthenticationError } from "blitz"
 import db, { Prisma, type ActorToken, type Impersonation } from "db"
 import { recordAuditEvent } from "app/audit/log"
+import { askUserForAccess } from "app/access/requests"
 import { firstRefusalOfLock, loginLockRemainingMs, recordLoginFailure, type ThrottleKey } from "app/auth/loginThrottle"
 import { ImpersonationRefusedError } from "app/core/errors"
 import { currentRequestMeta } from "app/core/requestContext"
@@ -118,7 +119,18 @@ export async function createActorTokenFor(
     now,
   }
   // An approval is checked again when the link is redeemed (decideTokenStart).
-  const { grant } = await decideStartWithStepUp({ request, mode, password: input.password, refusal })
+  const { grant } = await decideStartWithStepUp({
+    request,
+    mode,
+    password: input.password,
+    refusal,
+    // Consent "Ask me each time" with no live approval: the user is asked (an access request).
+    onApprovalRequired: () =>
+      askUserForAccess(
+        { request, actor, subject: target!, reason: input.reason, ticketUrl, mode, hours: input.hours, refusal },
+        now,
+      ),
+  })
   const subject = target!
   const token = newActorToken()
   const expiresAt = actorTokenExpiresAt(now, serverConfig.impersonation.actorTokenTtlSeconds)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { ImpersonateUserInput, switchFormToInput } from "./schemas"
+import { ImpersonateUserInput, SwitchToUserForm, switchFormToInput } from "./schemas"
 
 describe("impersonateUser's mode and step-up", () => {
   it("is read-only unless read-write is asked for; an empty password is none", () => {
@@ -30,5 +30,25 @@ describe("impersonateUser's mode and step-up", () => {
       mode: "READ_WRITE",
       password: "secret",
     })
+  })
+})
+
+describe("hours of access asked of a user who approves each access", () => {
+  it("is a whole number from 1 to 24, 1 when absent", () => {
+    expect(ImpersonateUserInput.parse({ userId: 1, reason: "r" }).hours).toBe(1)
+    expect(ImpersonateUserInput.parse({ userId: 1, reason: "r", hours: 24 }).hours).toBe(24)
+    for (const hours of [0, 25, 1.5, -1, "3", null]) {
+      expect(ImpersonateUserInput.safeParse({ userId: 1, reason: "r", hours }).success).toBe(false)
+    }
+  })
+
+  it("the Switch to User form sends typed hours, and none when empty", () => {
+    const base = { user: "7", reason: "r", ticketUrl: "" }
+    expect(switchFormToInput({ ...base, hours: " 5 " })).toMatchObject({ userId: 7, hours: 5 })
+    expect(switchFormToInput({ ...base, hours: "" })).not.toHaveProperty("hours")
+    for (const hours of ["0", "25", "1.5", "two"]) {
+      expect(SwitchToUserForm.safeParse({ ...base, hours }).success).toBe(false)
+    }
+    expect(SwitchToUserForm.safeParse({ ...base, hours: "24" }).success).toBe(true)
   })
 })

@@ -1,6 +1,7 @@
 import { z } from "zod"
 import { email } from "app/auth/schemas"
 import { safeText } from "app/core/text"
+import { ACCESS_GRANT_MAX_HOURS } from "./policy"
 
 export const REASON_MAX_LENGTH = 500
 
@@ -55,7 +56,17 @@ export const stepUpPassword = safeText({ message: "Your password must be text" }
   .transform((value) => (value === "" ? undefined : value))
   .optional()
 
-/** `impersonateUser` takes the target by id or by email, never both. */
+/** Hours of access asked for or approved: a whole number from 1 to 24. */
+export const accessHours = z
+  .number({ message: "Hours must be a number" })
+  .int("Hours must be a whole number")
+  .min(1, "Ask for at least 1 hour")
+  .max(ACCESS_GRANT_MAX_HOURS, `Hours can be at most ${ACCESS_GRANT_MAX_HOURS}`)
+
+/**
+ * `impersonateUser` takes the target by id or by email, never both. `hours`: how long the
+ * access asked of a user whose consent is "Ask me each time" should last (default 1).
+ */
 export const ImpersonateUserInput = z
   .object({
     userId: userId.optional(),
@@ -64,6 +75,7 @@ export const ImpersonateUserInput = z
     ticketUrl,
     mode: impersonationMode,
     password: stepUpPassword,
+    hours: accessHours.default(1),
   })
   .strict()
   .refine((input) => (input.userId === undefined) !== (input.email === undefined), {
@@ -87,6 +99,12 @@ export const SwitchToUserForm = z.object({
   ticketUrl,
   readWrite: z.boolean().optional(),
   password: z.string().max(100, "Your password is too long").optional(),
+  /** Hours of access to ask for, as typed (users who approve each access); empty: 1. */
+  hours: z
+    .string()
+    .trim()
+    .regex(/^(?:[1-9]|1\d|2[0-4])?$/, `Hours must be a whole number from 1 to ${ACCESS_GRANT_MAX_HOURS}`)
+    .optional(),
 })
 
 export function switchFormToInput(values: z.input<typeof SwitchToUserForm>): ImpersonateUserRequest {
@@ -95,6 +113,7 @@ export function switchFormToInput(values: z.input<typeof SwitchToUserForm>): Imp
     reason: values.reason,
     ticketUrl: values.ticketUrl?.trim() || null,
     ...stepUpFields(values.readWrite === true, values.password),
+    ...(values.hours?.trim() ? { hours: Number(values.hours.trim()) } : {}),
   }
   return /^\d+$/.test(user) ? { userId: Number(user), ...rest } : { email: user, ...rest }
 }

@@ -1,4 +1,5 @@
 import db from "db"
+import { eligibilityOf, type Eligibility } from "app/access/requestRules"
 import { toPolicyUser, userForPolicy } from "app/impersonation/guard"
 import {
   administeredOrganizationIds,
@@ -6,7 +7,6 @@ import {
   isActiveImpersonator,
   seesWholePlatform,
   type OrgRole,
-  type RefusalCode,
 } from "app/impersonation/policy"
 import { roleChoices } from "./roles"
 
@@ -25,8 +25,11 @@ export type MemberRow = {
   name: string
   email: string
   role: OrgRole
-  /** Null when the viewer gets no Impersonate buttons on this page (plain members). */
-  eligibility: { allowed: true } | { allowed: false; code: RefusalCode; message: string } | null
+  /**
+   * Null when the viewer gets no Impersonate buttons on this page (plain members); a member who
+   * approves each access is eligible with the hint "Approval required".
+   */
+  eligibility: Eligibility | null
   /** The roles the viewer may give this member ("Change role"); empty: no control. */
   roleChoices: OrgRole[]
 }
@@ -89,10 +92,8 @@ export async function loadOrganizationPage(input: {
   const members = page.map((membership): MemberRow => {
     let eligibility: MemberRow["eligibility"] = null
     if (mayImpersonateHere) {
-      const decision = decideTarget(viewer, toPolicyUser(membership.user))
-      eligibility = decision.allowed
-        ? { allowed: true }
-        : { allowed: false, code: decision.code, message: decision.message }
+      const target = toPolicyUser(membership.user)
+      eligibility = eligibilityOf(decideTarget(viewer, target), target)
     }
     return {
       userId: membership.user.id,

@@ -46,7 +46,13 @@ function UserRow({ row, ttlSeconds }: { row: DirectoryRow; ttlSeconds: number })
       </td>
       <td>
         {row.eligibility.allowed ? (
-          <ImpersonateButton target={{ id: row.id, name: row.name, email: row.email }} ttlSeconds={ttlSeconds} />
+          <>
+            <ImpersonateButton
+              target={{ id: row.id, name: row.name, email: row.email, approvalRequired: row.eligibility.approvalRequired }}
+              ttlSeconds={ttlSeconds}
+            />
+            {row.eligibility.hint && <span className="hint"> {row.eligibility.hint}</span>}
+          </>
         ) : (
           <span className="hint">{row.eligibility.message}</span>
         )}

@@ -17,7 +17,9 @@ import { sessionHolder, type SessionHolder } from "app/impersonation/guard"
 
 export const MAX_API_BODY_BYTES = 64 * 1024
 
-export type ApiErrorBody = { error: { name: string; message: string; statusCode: number; code?: string } }
+export type ApiErrorBody = {
+  error: { name: string; message: string; statusCode: number; code?: string; meta?: Record<string, unknown> }
+}
 
 /** Tokens and personal data: never kept by a cache. */
 const NO_STORE = { "cache-control": "no-store" }
@@ -26,8 +28,8 @@ export function apiJson(status: number, body: unknown): Response {
   return Response.json(body, { status, headers: NO_STORE })
 }
 
-export function apiError(status: number, name: string, message: string, code?: string): Response {
-  const body: ApiErrorBody = { error: { name, message, statusCode: status, ...(code ? { code } : {}) } }
+export function apiError(status: number, name: string, message: string, code?: string, meta?: Record<string, unknown>): Response {
+  const body: ApiErrorBody = { error: { name, message, statusCode: status, ...(code ? { code } : {}), ...(meta ? { meta } : {}) } }
   return apiJson(status, body)
 }
 
@@ -104,7 +106,7 @@ function errorResponse(error: unknown, options: RouteOptions): Response {
   if (error instanceof ImpersonationRefusedError) {
     const status = options.refusalStatus?.(error.code) ?? 403
     log.info({ refused: { name, message, statusCode: status, code: error.code } }, "API call refused")
-    return apiError(status, name, message, error.code)
+    return apiError(status, name, message, error.code, error.meta)
   }
   if (name === "AuthenticationError" || statusCode === 400) {
     const status = statusCode === 400 ? 400 : 401

@@ -1,5 +1,5 @@
 "use client"
-import { useMutation } from "@blitzjs/rpc"
+import { useMutation, useQuery } from "@blitzjs/rpc"
 import {
   createContext,
   useCallback,
@@ -11,13 +11,26 @@ import {
   type FormEvent,
   type ReactNode,
 } from "react"
+import { HOUR_CHOICES, formatAccessTime } from "app/access/requestFormat"
+import getAccessApproval from "app/access/queries/getAccessApproval"
+import { describeStartRefusal } from "app/access/startRefusals"
+import { describeHours } from "app/access/requestRules"
+import styles from "app/access/components/accessRequests.module.css"
 import { errorMessageForPerson } from "app/core/components/Form"
 import impersonateUser from "../mutations/impersonateUser"
 import { OpenInNewTabButton } from "./OpenInNewTabButton"
 import { reason as reasonSchema, stepUpFields, ticketUrl as ticketUrlSchema } from "../schemas"
 
-/** The person a console row offers to impersonate. */
-export type ImpersonateDialogTarget = { id: number; name: string; email: string }
+/**
+ * The person a console row offers to impersonate. `approvalRequired`: their consent (or their
+ * organization's floor) is "Ask me each time": a start asks them first, for `hours`.
+ */
+export type ImpersonateDialogTarget = {
+  id: number
+  name: string
+  email: string
+  approvalRequired?: boolean
+}
 
 /**
  * What the dialog's fields hold once they pass the same zod schemas the server applies; the
@@ -29,6 +42,8 @@ export type ImpersonateDialogInput = {
   ticketUrl: string | null
   mode?: "READ_ONLY" | "READ_WRITE"
   password?: string
+  /** Hours of access to ask the user for (users who approve each access). */
+  hours?: number
 }
 
 /**
@@ -41,6 +56,11 @@ export type ImpersonateDialogActionContext = {
   readInput: () => ImpersonateDialogInput | null
   /** Shows a message (a refusal, in words) inside the dialog; null clears it. */
   showError: (message: string | null) => void
+  /**
+   * Shows a failed start or link: "Waiting for the user's approval" as a state (not an error),
+   * a denial or revocation in words, anything else as an error.
+   */
+  showRefusal: (failure: unknown) => void
   /** After a refusal: empties "Your password" (a step-up password is never kept around). */
   clearPassword: () => void
   /** True while Confirm or an extra action is in flight: every action button is disabled. */
@@ -68,7 +88,8 @@ const DialogContext = createContext<ImpersonateDialogActionContext | null>(null)
 /** For components rendered in `extraActions`: the open dialog's target, fields and controls. */
 export function useImpersonateDialog(): ImpersonateDialogActionContext {
   const context = useContext(DialogContext)
-  if (!context) throw new Error("useImpersonateDialog() is for extraActions inside ImpersonateDialog")
+  if (!context)
+    throw new Error("useImpersonateDialog() is for extraActions inside ImpersonateDialog")
   return context
 }
 
@@ -93,7 +114,12 @@ type FieldErrors = { reason?: string; ticketUrl?: string }
  * Confirm calls `impersonateUser` and goes to "/". A native modal <dialog>: the rest of the page
  * is inert while it is open and focus starts in the Reason field.
  */
-export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }: ImpersonateDialogProps) {
+export function ImpersonateDialog({
+  target,
+  ttlSeconds,
+  onClose,
+  extraActions,
+}: ImpersonateDialogProps) {
   const dialogRef = useRef<HTMLDialogElement>(null)
   const ids = useId()
   const [reason, setReason] = useState("")
@@ -102,8 +128,18 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
   const [password, setPassword] = useState("")
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({})
   const [error, setError] = useState<string | null>(null)
+  const [waiting, setWaiting] = useState<string | null>(null)
+  const [hours, setHours] = useState(1)
   const [busy, setBusy] = useState(false)
-  const [impersonateUserMutation] = useMutation(impersonateUser, { throwOnError: false })
+  const [impersonateUserMutation] = useMutation(impersonateUser, {
+    throwOnError: false,
+  })
+  // The admin's own request for this user, if any: waiting, or approved until when.
+  const [approval, { refetch: refetchApproval }] = useQuery(
+    getAccessApproval,
+    { userId: target.id },
+    { suspense: false }
+  )
 
   useEffect(() => {
     const dialog = dialogRef.current
@@ -139,14 +175,30 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
       reason: parsedReason.data,
       ticketUrl: parsedTicket.data ?? null,
       ...stepUpFields(readWrite, password),
+      ...(target.approvalRequired ? { hours } : {}),
     }
-  }, [reason, ticketUrl, readWrite, password, target.id, ids])
+  }, [reason, ticketUrl, readWrite, password, target.id, target.approvalRequired, hours, ids])
 
   const clearPassword = useCallback(() => setPassword(""), [])
 
+  const showError = useCallback((message: string | null) => {
+    setWaiting(null)
+    setError(message)
+  }, [])
+
+  const showRefusal = useCallback(
+    (failure: unknown) => {
+      const about = describeStartRefusal(failure)
+      setWaiting(about?.kind === "waiting" ? about.message : null)
+      setError(about?.kind === "waiting" ? null : about?.message ?? errorMessageForPerson(failure))
+      if (about) void refetchApproval()
+    },
+    [refetchApproval]
+  )
+
   async function confirm(event: FormEvent) {
     event.preventDefault()
-    setError(null)
+    showError(null)
     const input = readInput()
     if (!input || busy) return
     setBusy(true)
@@ -154,7 +206,7 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
       await impersonateUserMutation(input)
       window.location.assign("/")
     } catch (failure) {
-      setError(errorMessageForPerson(failure))
+      showRefusal(failure)
       clearPassword()
       setBusy(false)
     }
@@ -165,7 +217,8 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
   const context: ImpersonateDialogActionContext = {
     target,
     readInput,
-    showError: setError,
+    showError,
+    showRefusal,
     clearPassword,
     busy,
     setBusy,
@@ -190,6 +243,22 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
             The session lasts at most {describeTimeLimit(ttlSeconds)} and cannot be extended. All
             actions are logged.
           </p>
+          {approval?.status === "approved" && approval.until ? (
+            <p role="status" className={styles.info}>
+              Approved by the user until {formatAccessTime(approval.until)}
+              {approval.approvedMode === "READ_WRITE" ? " (read-write)" : " (read-only)"}.
+            </p>
+          ) : approval?.status === "pending" && !waiting ? (
+            <p role="status" className={styles.info}>
+              Waiting for the user&apos;s approval: you asked for {describeHours(approval.hours)};
+              the request expires unanswered at {formatAccessTime(approval.requestExpiresAt)}.
+            </p>
+          ) : target.approvalRequired ? (
+            <p className="hint">
+              Approval required: this user approves each access. Confirm sends them a request (in
+              the app and by email); you can start once they approve.
+            </p>
+          ) : null}
         </div>
         <div className="field">
           <label htmlFor={`${ids}-reason`}>Reason</label>
@@ -267,6 +336,29 @@ export function ImpersonateDialog({ target, ttlSeconds, onClose, extraActions }:
               onChange={(event) => setPassword(event.target.value)}
             />
           </div>
+        )}
+        {target.approvalRequired && approval?.status !== "approved" && (
+          <div className="field">
+            <label htmlFor={`${ids}-hours`}>Hours of access to ask for</label>
+            <select
+              id={`${ids}-hours`}
+              name="hours"
+              value={hours}
+              disabled={busy}
+              onChange={(event) => setHours(Number(event.target.value))}
+            >
+              {HOUR_CHOICES.map((choice) => (
+                <option key={choice} value={choice}>
+                  {describeHours(choice)}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+        {waiting && (
+          <p role="status" className={styles.info}>
+            {waiting}
+          </p>
         )}
         {error && (
           <div role="alert" className="form-error">

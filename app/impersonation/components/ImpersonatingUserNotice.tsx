@@ -1,6 +1,7 @@
 "use client"
 import { invoke, useMutation } from "@blitzjs/rpc"
 import { useEffect } from "react"
+import { formatAccessTime } from "app/access/requestFormat"
 import { formatRemaining, useRemaining } from "app/core/components/countdown"
 import getCurrentUser, { type CurrentUser } from "app/users/queries/getCurrentUser"
 import { MODE_LABELS } from "../modes"
@@ -44,6 +45,15 @@ export function ImpersonatingUserNotice({ user }: { user: CurrentUser | null }) 
           <strong>{MODE_LABELS[user.mode ?? "READ_ONLY"]}</strong>.
         </span>{" "}
         <span>Reason: {user.reason}.</span>{" "}
+        {user.approvedUntil && (
+          <span>
+            Approved by the user until{" "}
+            <time dateTime={new Date(user.approvedUntil).toISOString()}>
+              {formatAccessTime(user.approvedUntil)}
+            </time>
+            .{" "}
+          </span>
+        )}
         {user.ticketUrl && (
           <span>
             Ticket: <TicketLink url={user.ticketUrl} />{" "}

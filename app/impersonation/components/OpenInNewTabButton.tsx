@@ -1,6 +1,5 @@
 "use client"
 import { useMutation } from "@blitzjs/rpc"
-import { errorMessageForPerson } from "app/core/components/Form"
 import createActorToken from "../mutations/createActorToken"
 import { useImpersonateDialog } from "./ImpersonateDialog"
 
@@ -28,7 +27,7 @@ export function OpenInNewTabButton() {
           dialog.setBusy(false)
           dialog.close()
         } catch (failure) {
-          dialog.showError(errorMessageForPerson(failure))
+          dialog.showRefusal(failure)
           dialog.clearPassword()
           dialog.setBusy(false)
         }

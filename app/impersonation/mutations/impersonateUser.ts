@@ -1,6 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { AuthenticationError } from "blitz"
 import db from "db"
+import { askUserForAccess } from "app/access/requests"
 import { ImpersonationRefusedError } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
 import { sessionHolder, toPolicyUser, userForPolicy } from "../guard"
@@ -40,7 +41,18 @@ export default resolver.pipe(
       approval: target ? await latestAccessRequest(actor.id, target.id) : null,
       now,
     }
-    const { grant, approval } = await decideStartWithStepUp({ request, mode, password: input.password, refusal })
+    const { grant, approval } = await decideStartWithStepUp({
+      request,
+      mode,
+      password: input.password,
+      refusal,
+      // Consent "Ask me each time" with no live approval: the user is asked (an access request).
+      onApprovalRequired: () =>
+        askUserForAccess(
+          { request, actor, subject: target!, reason: input.reason, ticketUrl, mode, hours: input.hours, refusal },
+          now,
+        ),
+    })
     const subject = target!
     let impersonation
     try {

@@ -37,10 +37,18 @@ function MemberLine({
       {eligibility && (
         <td>
           {eligibility.allowed ? (
-            <ImpersonateButton
-              target={{ id: member.userId, name: member.name, email: member.email }}
-              ttlSeconds={ttlSeconds}
-            />
+            <>
+              <ImpersonateButton
+                target={{
+                  id: member.userId,
+                  name: member.name,
+                  email: member.email,
+                  approvalRequired: eligibility.approvalRequired,
+                }}
+                ttlSeconds={ttlSeconds}
+              />
+              {eligibility.hint && <span className="hint"> {eligibility.hint}</span>}
+            </>
           ) : (
             <span className="hint">{eligibility.message}</span>
           )}
