@@ -3,6 +3,7 @@ import { log } from "app/core/log"
 import { serverConfig } from "app/core/serverConfig"
 import { postWebhook } from "integrations/webhooks"
 import { deliverEmail } from "./mailer"
+import { expireAccessRequests } from "app/access/requests"
 
 /**
  * The outbox worker: delivers the PENDING OutboxMessage rows whose `nextAttemptAt` is due
@@ -184,11 +185,11 @@ export type PeriodicTask = { name: string; everyMs: number; run: (now: Date) => 
 /**
  * Housekeeping that every worker runs, each task at most every `everyMs` per process. Tasks must
  * be safe to run on several instances at once (conditional updates).
- *
- * HOOK for the lead: add `{ name: "expire access requests", everyMs: 60_000, run: (now) => expireAccessRequests(now) }`
- * (H1's work) here.
  */
-export const periodicTasks: PeriodicTask[] = []
+export const periodicTasks: PeriodicTask[] = [
+  // Access requests unanswered for 24 hours: ACCESS_REQUEST_EXPIRED, once each (and its webhook).
+  { name: "expire access requests", everyMs: 60_000, run: (now) => expireAccessRequests(now) },
+]
 
 const lastRunAt = new Map<string, number>()
 

@@ -47,7 +47,7 @@ export const REFUSAL_MESSAGES = {
   APPROVAL_REQUIRED: "Waiting for the user's approval: this user approves each access to their account",
   ACCESS_DENIED: "The user denied your access request",
   ACCESS_REVOKED: "The user revoked your access",
-  MODE_NOT_APPROVED: "The user approved read-only access only: start read-only, or ask again",
+  MODE_NOT_APPROVED: "The user approved read-only access only: start read-only (a read-write request can follow once this approval ends)",
   QUOTA: "You have used your monthly quota",
   STEP_UP_REQUIRED: "Enter your password to allow changes (read-write)",
 } as const

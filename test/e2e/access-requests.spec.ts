@@ -4,7 +4,8 @@ import { banner, logIn } from "./helpers"
 /**
  * Issue 8, access requests in real Chromium: an admin asks a user who approves each access
  * (ask@example.com, Avery Ask); in a second browser the user sees the notice, opens Security
- * and approves; the admin starts under the approval.
+ * and approves; the admin starts under the approval; the user sees support in the account, presses
+ * End access, the admin's browser is the admin's again, and the user's history has the entry.
  */
 test("an admin asks, the user approves in their own browser, the admin starts under the approval", async ({ page, browser }) => {
   const reason = "Ticket 90: the dashboard shows no projects"
@@ -59,6 +60,25 @@ test("an admin asks, the user approves in their own browser, the admin starts un
   await expect(page).toHaveURL("/")
   await expect(banner(page)).toContainText("Avery Ask")
   await expect(banner(page)).toContainText(/Approved by the user until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/)
+
+  // Avery sees support in the account (on any page, without a reload) and ends it.
+  await userPage.goto("/")
+  const live = userPage.getByRole("region", { name: "Support in your account" }).getByRole("listitem").filter({ hasText: reason })
+  await expect(live).toContainText("Support (Sky Support) is in your account now, since", { timeout: 20_000 })
+  await live.getByRole("button", { name: "End access" }).click()
+  await expect(live).toHaveCount(0)
+
+  // The admin's browser is the admin's own again at its next navigation.
+  await page.goto("/")
+  await expect(page.getByTestId("signed-in-as")).toContainText("Sky Support (support@example.com)")
+  await expect(banner(page)).toHaveCount(0)
+
+  // Avery's access history has the entry: who, why, under the approval, ended by Avery.
+  await userPage.goto("/account/security")
+  const entry = userPage.getByTestId("access-history-row").filter({ hasText: reason }).first()
+  for (const text of ["Sky Support", "Read-only", "Ended by you", "Approved by you"]) {
+    await expect(entry).toContainText(text)
+  }
   await userContext.close()
 })
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest"
 import db from "db"
 import { expireAccessRequests } from "app/access/requests"
+import { runOutboxPass } from "mailers/worker"
 import type { AccessRequestsPanelData } from "app/access/queries/getAccessRequests"
 import { serverConfig } from "app/core/serverConfig"
 import { TestBrowser } from "test/helpers/browser"
@@ -389,6 +390,25 @@ describe("expiry of unanswered requests", () => {
     const again = await startAsksApproval(adminBrowser, user.id)
     expect(again).not.toBe(id)
     expect(actionsOf(await eventsOfRequest(again))).toEqual(["ACCESS_REQUESTED"])
+  })
+
+  it("is swept by the outbox worker's pass, with its webhook row written in the same transaction", async () => {
+    const { user, adminBrowser } = await supportAndAskUser()
+    const id = await startAsksApproval(adminBrowser, user.id)
+    await db.accessRequest.update({ where: { id }, data: { requestExpiresAt: new Date(Date.now() - 1000) } })
+    const endpoint = await db.webhookEndpoint.create({
+      data: { url: "http://127.0.0.1:9/never-called", secret: "whsec_test_0123456789abcdef" },
+    })
+    try {
+      // A pass later than any other test file's: the worker's housekeeping runs at most once a minute per process.
+      await runOutboxPass({ now: new Date(Date.now() + 3_600_000), limit: 0 })
+      const events = await eventsOfRequest(id)
+      expect(actionsOf(events)).toEqual(["ACCESS_REQUESTED", "ACCESS_REQUEST_EXPIRED"])
+      const hooks = await db.outboxMessage.findMany({ where: { endpointId: endpoint.id, subject: "access_request.expired" } })
+      expect(hooks.map((h) => JSON.parse(h.text).data.auditEventId)).toEqual([events[1]!.id])
+    } finally {
+      await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { enabled: false, deletedAt: new Date() } })
+    }
   })
 
   it("a new start records the expiry of the old request itself when the sweep has not run", async () => {
