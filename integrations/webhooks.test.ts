@@ -1,4 +1,6 @@
 import crypto from "node:crypto"
+import fs from "node:fs"
+import path from "node:path"
 import { describe, expect, it } from "vitest"
 import { verifySignature } from "./webhook-receiver.example.mjs"
 import { generateWebhookSecret, signatureHeader, webhookSignature } from "./webhooks"
@@ -9,6 +11,12 @@ const at = new Date("2026-12-06T10:00:00.000Z")
 const atSeconds = at.getTime() / 1000
 
 describe("webhook signatures (Stripe's scheme)", () => {
+  it("the README shows the receiver these tests run, word for word", () => {
+    const readme = fs.readFileSync(path.join(process.cwd(), "README.md"), "utf8")
+    const receiver = fs.readFileSync(path.join(process.cwd(), "integrations", "webhook-receiver.example.mjs"), "utf8")
+    expect(readme).toContain("```js\n" + receiver.trimEnd() + "\n```")
+  })
+
   it("signs '<t>.<body>' with HMAC-SHA256 in hex, as t=...,v1=...", () => {
     const expected = crypto.createHmac("sha256", secret).update(`${atSeconds}.${body}`).digest("hex")
     expect(webhookSignature(secret, atSeconds, body)).toBe(expected)
