@@ -25,7 +25,7 @@ describe("the impersonation receipt", () => {
       "Started: 2026-12-06 10:00:00 UTC",
       "Ended: 2026-12-06 11:05:00 UTC",
       "Duration: 1 hour 5 minutes",
-      "Reason given: Ticket 4521: export fails",
+      'Reason given: "Ticket 4521: export fails"',
       "Ticket: https://tickets.example.com/4521",
       "Mode: Read-write",
       "Changes made: 2 changes",

@@ -1,3 +1,4 @@
+import { quotedLine } from "app/core/text"
 import type { EndReason } from "app/impersonation/policy"
 import { modeLabel } from "app/impersonation/modes"
 
@@ -73,7 +74,7 @@ export function receiptEmail(facts: ReceiptFacts): { to: string; subject: string
     `Started: ${formatUtc(facts.startedAt)}`,
     `Ended: ${formatUtc(facts.endedAt)}`,
     `Duration: ${formatDuration(facts.endedAt.getTime() - facts.startedAt.getTime())}`,
-    `Reason given: ${facts.reason}`,
+    `Reason given: ${quotedLine(facts.reason)}`,
     `Ticket: ${facts.ticketUrl ?? "none"}`,
     `Mode: ${modeLabel(facts.mode) ?? facts.mode}`,
     `Changes made: ${count(facts.changes, "change", "changes")}`,

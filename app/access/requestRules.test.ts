@@ -96,11 +96,21 @@ describe("accessRequestEmail", () => {
     requestExpiresAt: later(24 * HOUR),
   }
 
+  it("keeps a reason with line breaks on its own quoted line: it cannot add a line of the app's own (review F2)", () => {
+    const reason = "Checking your invoice.\n\nApprove or deny it here: https://evil.example/account/security\r\n\tNothing happens"
+    const email = accessRequestEmail({ ...base, reason, appOrigin: null })
+    const lines = email.text.split("\n")
+    expect(lines.filter((line) => line.includes("evil.example"))).toEqual([
+      'Why: "Checking your invoice. Approve or deny it here: https://evil.example/account/security Nothing happens"',
+    ])
+    expect(lines.some((line) => line.startsWith("Approve or deny it here"))).toBe(false)
+  })
+
   it("says who asks, why, for how long, in which mode, and links the Security page on APP_ORIGIN", () => {
     const email = accessRequestEmail({ ...base, appOrigin: "https://support.example.com" })
     expect(email.subject).toBe("Sky Support asks to access your account")
     expect(email.text).toContain("Sky Support (support@example.com) asks to access your account.")
-    expect(email.text).toContain("Why: Ticket 12: invoices missing")
+    expect(email.text).toContain('Why: "Ticket 12: invoices missing"')
     expect(email.text).toContain("Ticket: https://tickets.example.com/12")
     expect(email.text).toContain("For how long: 2 hours")
     expect(email.text).toContain("Mode: read-only")

@@ -1,3 +1,4 @@
+import { quotedLine } from "app/core/text"
 import { MODE_LABELS } from "app/impersonation/modes"
 import {
   ACCESS_REQUEST_TTL_MS,
@@ -116,7 +117,7 @@ export function accessRequestEmail(input: {
   const lines = [
     `${admin.name} (${admin.email}) asks to access your account.`,
     "",
-    `Why: ${input.reason}`,
+    `Why: ${quotedLine(input.reason)}`,
     ...(input.ticketUrl ? [`Ticket: ${input.ticketUrl}`] : []),
     `For how long: ${describeHours(input.hours)} from your approval`,
     `Mode: ${describeMode(input.mode)}${input.mode === "READ_ONLY" ? " (they can look, not change anything)" : " (they could make changes as you)"}`,

@@ -380,6 +380,54 @@ export async function revokeAccessGrantOf(userId: number, id: number, now = new 
   })
 }
 
+/**
+ * "Never" takes back every approval in force for these users (the user's own NEVER, or an
+ * organization's NEVER floor for its members): an approval given before must not come back to
+ * life when the setting is relaxed later. Each is audited ACCESS_REVOKED with its cause, in the
+ * caller's transaction; impersonations under them end at their next request (TARGET_REVOKED).
+ */
+export async function revokeApprovalsOnNever(
+  tx: Tx,
+  subjects: { userId: number } | { organizationId: number },
+  cause: { revokedById: number; because: "CONSENT_NEVER" | "ORGANIZATION_FLOOR_NEVER" },
+  now = new Date(),
+): Promise<number[]> {
+  const who = "userId" in subjects ? { subjectId: subjects.userId } : { subject: { memberships: { some: { organizationId: subjects.organizationId } } } }
+  const inForce = await tx.accessRequest.findMany({
+    where: { ...who, status: "APPROVED", expiresAt: { gt: now } },
+    select: { id: true, actorId: true, subjectId: true, organizationId: true, reason: true, approvedMode: true, expiresAt: true },
+  })
+  const revoked: number[] = []
+  for (const found of inForce) {
+    const { count } = await tx.accessRequest.updateMany({
+      where: { id: found.id, status: "APPROVED" },
+      data: { status: "REVOKED", revokedAt: now },
+    })
+    if (count !== 1) continue
+    revoked.push(found.id)
+    await recordAuditEvent(
+      tx,
+      {
+        action: "ACCESS_REVOKED",
+        actorId: found.actorId,
+        subjectId: found.subjectId,
+        impersonationId: null,
+        organizationId: found.organizationId,
+        details: {
+          accessRequestId: found.id,
+          revokedById: cause.revokedById,
+          cause: cause.because,
+          reason: found.reason,
+          approvedMode: found.approvedMode,
+          approvedUntil: found.expiresAt?.toISOString() ?? null,
+        },
+      },
+      now,
+    )
+  }
+  return revoked
+}
+
 // ---------------------------------------------------------------------------------------------
 // The admin's side
 // ---------------------------------------------------------------------------------------------

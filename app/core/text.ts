@@ -10,6 +10,15 @@ export function safeText(params?: Parameters<typeof z.string>[0]) {
     .refine((value) => !UNSTORABLE.test(value), "must not contain NUL characters or broken Unicode")
 }
 
+/**
+ * Text a person typed, for one line of a plain-text email: line breaks and runs of whitespace
+ * become one space and it is quoted, so that it can never pass for a line the app wrote (a
+ * reason that adds "Approve it here: <link>" stays inside the quotes of its own line).
+ */
+export function quotedLine(value: string): string {
+  return `"${value.replace(/[\s\u0000-\u001f\u007f]+/g, " ").trim()}"`
+}
+
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"])
 
 /** True when superjson metadata names a key its deserializer refuses (it throws on them). */

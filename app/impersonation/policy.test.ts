@@ -1538,11 +1538,12 @@ describe("reviewImpersonation: consent, floor and approval changes under a runni
     expect(review(withFloor("ALLOWED", "ALLOWED"), null, { actor: orgUser(ORG_1, "OWNER") })).toEqual({ active: true })
   })
 
-  it("the approval revoked: the user's End (ENDED_BY_USER), whatever the consent is now", () => {
-    for (const consent of ["ALLOWED", "ASK", "NEVER"] as const) {
+  it("the approval revoked: the user's End (ENDED_BY_USER), unless the consent is now Never (TARGET_REVOKED, which revokes it too)", () => {
+    for (const consent of ["ALLOWED", "ASK"] as const) {
       expect(review(user({ impersonationConsent: consent }), revokedApproval)).toEqual(ended("ENDED_BY_USER"))
     }
-    expect(review(withFloor("ALLOWED", "NEVER"), revokedApproval)).toEqual(ended("ENDED_BY_USER"))
+    expect(review(user({ impersonationConsent: "NEVER" }), revokedApproval)).toEqual(ended("TARGET_REVOKED"))
+    expect(review(withFloor("ALLOWED", "NEVER"), revokedApproval)).toEqual(ended("TARGET_REVOKED"))
   })
 
   it("the approval expired: ends under ASK (TARGET_REVOKED); no longer needed once consent is ALLOWED", () => {

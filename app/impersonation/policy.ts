@@ -424,10 +424,11 @@ export function reviewImpersonation(input: {
   if (actor.status !== "ACTIVE" || "code" in findGrant(actor, subject)) {
     return ended("ACTOR_REVOKED", false, now)
   }
-  // The user took back the approval it runs under: their End, whatever their consent is now.
-  if (input.approval?.status === "REVOKED") return ended("ENDED_BY_USER", false, now)
   const consent = effectiveConsent(subject).consent
+  // "Never" (which also revokes the approvals in force) or a disabled user: the target's rights ended it.
   if (subject.status !== "ACTIVE" || consent === "NEVER") return ended("TARGET_REVOKED", false, now)
+  // The user took back the approval it runs under: their End.
+  if (input.approval?.status === "REVOKED") return ended("ENDED_BY_USER", false, now)
   if (consent === "ASK") {
     // Turned to "Ask me each time" (or an organization floor) with no live approval behind it.
     const approval = input.approval

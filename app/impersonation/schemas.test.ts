@@ -52,3 +52,15 @@ describe("hours of access asked of a user who approves each access", () => {
     expect(SwitchToUserForm.safeParse({ ...base, hours: "24" }).success).toBe(true)
   })
 })
+
+describe("ticket links (review of issue 8, F2)", () => {
+  it("refuses spaces, tabs and line breaks that URL parsing would drop silently", async () => {
+    const { ticketUrl } = await import("./schemas")
+    for (const bad of ["https://tickets.example/T-1\n\nApprove here: https://evil.example", "https://tickets.example/T 1", "https://tickets.example/\tT-1"]) {
+      const parsed = ticketUrl.safeParse(bad)
+      expect(parsed.success).toBe(false)
+      expect(parsed.error?.issues[0]?.message).toBe("The ticket link must not contain spaces or line breaks")
+    }
+    expect(ticketUrl.safeParse("  https://tickets.example/T-1  ").data).toBe("https://tickets.example/T-1")
+  })
+})

@@ -38,6 +38,7 @@ function isHttpUrl(value: string): boolean {
 export const ticketUrl = safeText({ message: "The ticket link must be text" })
   .trim()
   .max(TICKET_URL_MAX_LENGTH, `The ticket link must be at most ${TICKET_URL_MAX_LENGTH} characters`)
+  .refine((value) => !/[\s\u0000-\u001f\u007f]/.test(value), "The ticket link must not contain spaces or line breaks")
   .refine((value) => value === "" || isHttpUrl(value), "The ticket link must be an http:// or https:// URL")
   .transform((value) => (value === "" ? null : value))
   .nullish()

@@ -8,6 +8,7 @@ import { STEP_UP_THROTTLED, checkStepUp } from "./stepUp"
 import {
   decideImpersonationStart,
   decideQuota,
+  decideStepUp,
   type AccessApproval,
   type ApprovedAccess,
   type StartDecision,
@@ -232,8 +233,9 @@ export async function decideStartWithStepUp(args: {
   const { request, mode, refusal } = args
   // Every rule but the password, in the mode asked for.
   const eligible = decideImpersonationStart({ ...request, mode, stepUp: "VERIFIED" })
-  if (!eligible.allowed) {
-    if (eligible.code === "APPROVAL_REQUIRED" && args.onApprovalRequired) return args.onApprovalRequired(eligible)
+  // Consent ASK with no live approval: the user is asked, after the step-up (below) for read-write.
+  const asksUser = !eligible.allowed && eligible.code === "APPROVAL_REQUIRED" && args.onApprovalRequired
+  if (!eligible.allowed && !asksUser) {
     await recordRefusedStart({ ...refusal, code: eligible.code })
     throw new ImpersonationRefusedError(eligible.code, eligible.message, refusalMeta(eligible))
   }
@@ -243,7 +245,9 @@ export async function decideStartWithStepUp(args: {
     password: args.password,
     onLocked: () => recordRefusedStart({ ...refusal, code: STEP_UP_THROTTLED }),
   })
-  const decision = decideImpersonationStart({ ...request, mode, stepUp: check.stepUp })
+  // A read-write request is asked with the admin's own password, as a read-write start is: a
+  // session without it cannot send the user a read-write request.
+  const decision = asksUser ? decideStepUp(mode, check.stepUp) : decideImpersonationStart({ ...request, mode, stepUp: check.stepUp })
   if (!decision.allowed) {
     await recordRefusedStart({
       ...refusal,
@@ -253,7 +257,9 @@ export async function decideStartWithStepUp(args: {
     })
     throw new ImpersonationRefusedError(decision.code, decision.message, refusalMeta(decision))
   }
-  return { grant: decision.grant, approval: decision.approval }
+  if (asksUser) return args.onApprovalRequired!(eligible as Extract<StartDecision, { allowed: false }>)
+  const started = decision as Extract<StartDecision, { allowed: true }>
+  return { grant: started.grant, approval: started.approval }
 }
 
 /** What a refusal tells the client besides its code: the request waiting, when to ask again. */

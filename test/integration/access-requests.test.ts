@@ -6,7 +6,7 @@ import type { AccessRequestsPanelData } from "app/access/queries/getAccessReques
 import { serverConfig } from "app/core/serverConfig"
 import { TestBrowser } from "test/helpers/browser"
 import { callApi } from "test/helpers/actorTokenApi"
-import { createUser } from "test/helpers/fixtures"
+import { PASSWORD, createUser } from "test/helpers/fixtures"
 import { currentUser, signIn } from "test/helpers/session"
 
 /**
@@ -105,7 +105,7 @@ describe("a start against a user who approves each access", () => {
     expect(emails[0]).toMatchObject({ kind: "EMAIL", status: "PENDING", auditEventId: events[0]!.id })
     expect(emails[0]!.subject).toBe(`${admin.name} asks to access your account`)
     expect(emails[0]!.text).toContain(`${admin.name} (${admin.email}) asks to access your account`)
-    expect(emails[0]!.text).toContain("Why: Ticket 81: the export is empty")
+    expect(emails[0]!.text).toContain('Why: "Ticket 81: the export is empty"')
     expect(emails[0]!.text).toContain("For how long: 3 hours")
     expect(emails[0]!.text).toContain("Mode: read-only")
     // No APP_ORIGIN in tests: the page is named, never a link built from the request's Host.
@@ -250,7 +250,7 @@ describe("the user's answer", () => {
     expect(await db.accessRequest.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "PENDING" })
 
     const other = await supportAndAskUser()
-    const rw = await startAsksApproval(other.adminBrowser, other.user.id, { mode: "READ_WRITE" })
+    const rw = await startAsksApproval(other.adminBrowser, other.user.id, { mode: "READ_WRITE", password: PASSWORD })
     expect((await db.accessRequest.findUniqueOrThrow({ where: { id: rw } })).mode).toBe("READ_WRITE")
     expect((await decide(other.userBrowser, { id: rw, decision: "APPROVE", hours: 1, mode: "READ_ONLY" })).error).toBeNull()
     // Read-write under a read-only approval: refused, nothing started.
@@ -259,6 +259,24 @@ describe("the user's answer", () => {
     expect(await db.impersonation.count({ where: { subjectId: other.user.id } })).toBe(0)
     // Read-only works.
     expect((await start(other.adminBrowser, other.user.id)).error).toBeNull()
+  })
+
+  it("a read-write request needs the admin's own password, as a read-write start does: without it nothing is asked", async () => {
+    const { user, adminBrowser } = await supportAndAskUser()
+    for (const password of [undefined, "not-the-password-1"]) {
+      const res = await start(adminBrowser, user.id, { mode: "READ_WRITE", ...(password ? { password } : {}) })
+      expect(res.error).toMatchObject({ code: "STEP_UP_REQUIRED" })
+    }
+    expect(await db.accessRequest.count({ where: { subjectId: user.id } })).toBe(0)
+    expect(await db.outboxMessage.count({ where: { to: user.email } })).toBe(0)
+    const refusals = await db.auditEvent.findMany({ where: { subjectId: user.id, action: "IMPERSONATION_REFUSED" }, orderBy: { id: "asc" } })
+    expect(refusals.map((e) => [(e.details as { code: string }).code, (e.details as { stepUp: string }).stepUp])).toEqual([
+      ["STEP_UP_REQUIRED", "MISSING"],
+      ["STEP_UP_REQUIRED", "WRONG"],
+    ])
+    // With it, the request is made (read-write, as asked).
+    const id = await startAsksApproval(adminBrowser, user.id, { mode: "READ_WRITE", password: PASSWORD })
+    expect((await db.accessRequest.findUniqueOrThrow({ where: { id } })).mode).toBe("READ_WRITE")
   })
 
   it("refuses hours outside 1..24 and other fields", async () => {
@@ -339,7 +357,7 @@ describe("revocation", () => {
     expect(await db.impersonation.findUniqueOrThrow({ where: { id: impersonationId } })).toMatchObject({ endReason: "ENDED_BY_USER" })
   })
 
-  it("while impersonating the user, the admin cannot answer or revoke for them", async () => {
+  it("while impersonating the user, the admin cannot read, answer or revoke their requests", async () => {
     const { admin, user, adminBrowser, userBrowser } = await supportAndAskUser()
     const id = await startAsksApproval(adminBrowser, user.id)
     expect((await decide(userBrowser, { id, decision: "APPROVE", hours: 1, mode: "READ_ONLY" })).error).toBeNull()
@@ -350,9 +368,11 @@ describe("revocation", () => {
 
     expect((await start(adminBrowser, user.id)).error).toBeNull()
     expect(await currentUser(adminBrowser)).toMatchObject({ id: user.id, impersonator: { id: admin.id } })
-    // The page may show the user's requests to the admin acting as them, never as answerable.
-    expect((await requestsOf(adminBrowser)).canAnswer).toBe(false)
-    expect((await requestsOf(userBrowser)).canAnswer).toBe(true)
+    // The requests name other staff, their reasons and tickets: never shown to the admin acting as the user.
+    const read = await adminBrowser.rpc("getAccessRequests", {})
+    expect(read.error).toMatchObject({ code: "IMPERSONATION_REFUSED_ACTION" })
+    expect(JSON.stringify(read)).not.toContain(other.email)
+    expect((await requestsOf(userBrowser)).pending.map((r) => r.id)).toEqual([waiting])
     for (const [name, input] of [
       ["decideAccessRequest", { id: waiting, decision: "APPROVE", hours: 24, mode: "READ_ONLY" }],
       ["decideAccessRequest", { id: waiting, decision: "DENY" }],
@@ -493,5 +513,52 @@ describe("the console's rows", () => {
     const owner = await createUser({ label: "owner", organization: { id: askOrg.id, role: "OWNER" } })
     const members = await loadOrganizationPage({ viewerId: owner.id, impersonating: false, organizationId: askOrg.id })
     expect(members!.members.find((m) => m.userId === byFloor.id)!.eligibility).toEqual(approval)
+  })
+})
+
+describe("Never takes back the approvals in force (review of issue 8, F4)", () => {
+  it("the user's Never revokes them: relaxing to Ask later does not bring them back", async () => {
+    const { admin, user, adminBrowser, userBrowser } = await supportAndAskUser()
+    const id = await startAsksApproval(adminBrowser, user.id)
+    expect((await decide(userBrowser, { id, decision: "APPROVE", hours: 4, mode: "READ_ONLY" })).error).toBeNull()
+    expect((await start(adminBrowser, user.id)).error).toBeNull()
+
+    expect((await userBrowser.rpc("setImpersonationConsent", { consent: "NEVER" })).error).toBeNull()
+    expect(await db.accessRequest.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "REVOKED" })
+    const revoked = (await eventsOfRequest(id)).filter((e) => e.action === "ACCESS_REVOKED")
+    expect(revoked.map((e) => e.details)).toEqual([expect.objectContaining({ cause: "CONSENT_NEVER", revokedById: user.id })])
+    // The live impersonation ends at the admin's next request, as the target's rights ended it.
+    expect(await currentUser(adminBrowser)).toMatchObject({ id: admin.id, impersonator: null })
+    expect(await db.impersonation.findFirstOrThrow({ where: { subjectId: user.id } })).toMatchObject({ endReason: "TARGET_REVOKED" })
+
+    expect((await userBrowser.rpc("setImpersonationConsent", { consent: "ASK" })).error).toBeNull()
+    const again = await start(adminBrowser, user.id)
+    expect(again.error).toMatchObject({ code: "ACCESS_REVOKED" })
+    expect(await db.impersonation.count({ where: { subjectId: user.id } })).toBe(1)
+  })
+
+  it("an organization's Never floor revokes its members' approvals, and only theirs", async () => {
+    const org = await db.organization.create({ data: { name: `floor-never-${Date.now()}-${Math.random()}` } })
+    const owner = await createUser({ label: "owner", organization: { id: org.id, role: "OWNER" } })
+    const member = await createUser({ label: "member", impersonationConsent: "ASK", organization: { id: org.id, role: "MEMBER" } })
+    const outsider = await supportAndAskUser()
+    const admin = await createUser({ label: "support", role: "SUPPORT" })
+    const adminBrowser = await signIn(admin)
+    const memberBrowser = await signIn(member)
+    const id = await startAsksApproval(adminBrowser, member.id)
+    expect((await decide(memberBrowser, { id, decision: "APPROVE", hours: 4, mode: "READ_ONLY" })).error).toBeNull()
+    const outsiderId = await startAsksApproval(outsider.adminBrowser, outsider.user.id)
+    expect((await decide(outsider.userBrowser, { id: outsiderId, decision: "APPROVE", hours: 4, mode: "READ_ONLY" })).error).toBeNull()
+
+    const ownerBrowser = await signIn(owner)
+    expect((await ownerBrowser.rpc("setOrganizationConsentFloor", { organizationId: org.id, floor: "NEVER" })).error).toBeNull()
+    expect(await db.accessRequest.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "REVOKED" })
+    expect(await db.accessRequest.findUniqueOrThrow({ where: { id: outsiderId } })).toMatchObject({ status: "APPROVED" })
+    const revoked = (await eventsOfRequest(id)).filter((e) => e.action === "ACCESS_REVOKED")
+    expect(revoked.map((e) => e.details)).toEqual([expect.objectContaining({ cause: "ORGANIZATION_FLOOR_NEVER", revokedById: owner.id })])
+
+    expect((await ownerBrowser.rpc("setOrganizationConsentFloor", { organizationId: org.id, floor: "ASK" })).error).toBeNull()
+    expect((await start(adminBrowser, member.id)).error).toMatchObject({ code: "ACCESS_REVOKED" })
+    expect(await db.impersonation.count({ where: { subjectId: member.id } })).toBe(0)
   })
 })

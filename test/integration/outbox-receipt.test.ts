@@ -80,7 +80,7 @@ describe("the receipt of an ended impersonation", () => {
     for (const fact of [
       `Who: ${admin.name} (${admin.email})`,
       `Organization: ${org.name}`,
-      "Reason given: Ticket 4521: the export fails",
+      'Reason given: "Ticket 4521: the export fails"',
       "Ticket: https://tickets.example.com/4521",
       "Mode: Read-write",
       "Changes made: 2 changes",

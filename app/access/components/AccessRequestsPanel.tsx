@@ -216,16 +216,22 @@ export function AccessRequestsPanel() {
     {},
     {
       suspense: false,
-      refetchInterval: ACCESS_REQUESTS_REFETCH_MS,
+      // A refusal (an admin acting as this user) is final: no polling after it.
+      refetchInterval: (query) => (query.state.error ? false : ACCESS_REQUESTS_REFETCH_MS),
+      retry: false,
     }
   )
   return (
     <section className={styles.panel} aria-labelledby="access-requests-title">
       <h2 id="access-requests-title">Access requests</h2>
       {error ? (
-        <p role="alert" className={styles.error}>
-          {errorMessageForPerson(error)}
-        </p>
+        (error as { code?: string }).code === "IMPERSONATION_REFUSED_ACTION" ? (
+          <p className="hint">{errorMessageForPerson(error)}</p>
+        ) : (
+          <p role="alert" className={styles.error}>
+            {errorMessageForPerson(error)}
+          </p>
+        )
       ) : !data ? (
         <p className="hint">Loading access requests…</p>
       ) : (

@@ -26,8 +26,9 @@ export function LiveAccessPanel() {
             ))}
           </ul>
           <p className="hint">
-            End access sends them out at their next click. To keep support out afterwards, choose &ldquo;Ask me each
-            time&rdquo; or &ldquo;Never&rdquo; below.
+            End access sends them out at their next click. It does not take back an approval you gave: to keep
+            that admin out, press Revoke under &ldquo;Approved access&rdquo;; to keep everyone out, choose
+            &ldquo;Never&rdquo; below.
           </p>
         </div>
       )}

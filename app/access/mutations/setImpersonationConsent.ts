@@ -4,6 +4,7 @@ import db from "db"
 import { recordAuditEvent } from "app/audit/log"
 import { sessionHolder } from "app/impersonation/guard"
 import { loadConsentState, type ConsentState } from "../consent"
+import { revokeApprovalsOnNever } from "../requests"
 import { SetImpersonationConsent } from "../userSideSchemas"
 
 export type SetConsentResult = ConsentState & { changed: boolean }
@@ -38,6 +39,7 @@ export default resolver.pipe(
         organizationId: null,
         details: { from, to: consent },
       })
+      if (consent === "NEVER") await revokeApprovalsOnNever(tx, { userId }, { revokedById: userId, because: "CONSENT_NEVER" })
       return true
     })
     const state = await loadConsentState(userId, holder.impersonationId !== null)

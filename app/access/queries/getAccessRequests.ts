@@ -1,10 +1,10 @@
 import { resolver } from "@blitzjs/rpc"
-import { sessionHolder } from "app/impersonation/guard"
+import { requireOwnSession } from "../userOnly"
 import { accessRequestsOf, type AccessRequestsOfUser } from "../requests"
 import { NoInput } from "../requestSchemas"
 
 export type AccessRequestsPanelData = AccessRequestsOfUser & {
-  /** False while an admin is impersonating this user: only the user answers (the RPC gate refuses it). */
+  /** Always true: the query itself is refused to an admin acting as the user (requireOwnSession). */
   canAnswer: boolean
 }
 
@@ -16,10 +16,8 @@ export default resolver.pipe(
   resolver.zod(NoInput),
   resolver.authorize(),
   async (_, ctx): Promise<AccessRequestsPanelData> => {
-    const [requests, holder] = await Promise.all([
-      accessRequestsOf(ctx.session.userId),
-      sessionHolder(ctx.session),
-    ])
-    return { ...requests, canAnswer: holder !== null && holder.impersonationId === null }
+    // Other admins' requests name them, their reasons and tickets: the user's to read only.
+    const { userId } = await requireOwnSession(ctx.session, "requests")
+    return { ...(await accessRequestsOf(userId)), canAnswer: true }
   }
 )

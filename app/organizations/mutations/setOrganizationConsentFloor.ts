@@ -1,6 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { AuthenticationError, NotFoundError } from "blitz"
 import db from "db"
+import { revokeApprovalsOnNever } from "app/access/requests"
 import { SetOrganizationConsentFloor } from "app/access/userSideSchemas"
 import { recordAuditEvent } from "app/audit/log"
 import { sessionHolder, toPolicyUser, userForPolicy } from "app/impersonation/guard"
@@ -40,6 +41,9 @@ export default resolver.pipe(
         organizationId,
         details: { from, to: floor },
       })
+      if (floor === "NEVER") {
+        await revokeApprovalsOnNever(tx, { organizationId }, { revokedById: actor.id, because: "ORGANIZATION_FLOOR_NEVER" })
+      }
       return { organizationId, floor, changed: true }
     })
   },
