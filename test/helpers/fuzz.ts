@@ -303,7 +303,7 @@ export type DbSnapshot = { tables: Record<string, { rows: number; hash: string }
 
 async function tableNames(): Promise<string[]> {
   const rows = await db.$queryRawUnsafe<Array<{ name: string }>>(
-    `SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_prisma_migrations' ORDER BY tablename`,
+    `SELECT tablename::text AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_prisma_migrations' ORDER BY tablename`,
   )
   return rows.map((row) => row.name)
 }
