@@ -16,7 +16,7 @@ import { Client } from "pg"
 import { resolverFiles } from "test/helpers/resolvers"
 
 type Count = { identity: string; target: string; sent: number; skipped: number; failed: number }
-type Report = { seed: number; runs: number; counts: Count[]; failures: string[] }
+type Report = { seed: number; runs: number; counts: Count[]; failures: string[]; answers: Record<string, number> }
 
 const IDENTITIES = 4
 const API_TARGETS = 4
@@ -83,12 +83,16 @@ function printReport(engine: string, report: Report, seconds: number) {
   const sent = report.counts.reduce((sum, count) => sum + count.sent, 0)
   const failed = report.counts.reduce((sum, count) => sum + count.failed, 0)
   console.log(`${engine}: ${sent} bodies to ${byTarget.size} targets x ${identities.length} identities in ${seconds.toFixed(0)} s (${(sent / seconds).toFixed(0)}/s), seed ${report.seed}`)
+  const answers = Object.entries(report.answers ?? {}).sort(([, a], [, b]) => b - a)
+  console.log(`${engine}: answers: ${answers.map(([label, n]) => `${label} ${n}`).join(", ")}`)
   for (const failure of report.failures.slice(0, 30)) console.log(`FAILED ${failure}`)
   return { sent, failed }
 }
 
 async function main() {
-  console.log(`Fuzzing: ${runs} bodies per target and identity (${targets} targets x identities, at least ${total} bodies per engine), seed ${seed}`)
+  console.log(
+    `Fuzzing: ${runs} bodies per target and identity (${targets / IDENTITIES} targets x ${IDENTITIES} identities, at least ${total} bodies per engine), seed ${seed}`,
+  )
   const engines: Array<"pglite" | "postgres"> = []
   if (only !== "postgres") engines.push("pglite")
   if (only !== "pglite") {

@@ -276,6 +276,16 @@ export async function answerProblem(response: Response): Promise<string | null> 
   return null
 }
 
+/** The kind of answer, for the report: HTTP status and error name (`200 ok` for a result). */
+export async function answerLabel(response: Response): Promise<string> {
+  try {
+    const payload = (await response.clone().json()) as { error?: { name?: string } | null }
+    return `${response.status} ${payload?.error?.name ?? "ok"}`
+  } catch {
+    return `${response.status} (not JSON)`
+  }
+}
+
 /** A short, printable description of a body, to reproduce a failure. */
 export function describeBody(body: FuzzBody): string {
   const text = typeof body.body === "string" ? body.body : `bytes ${Buffer.from(body.body).toString("hex")}`

@@ -12,6 +12,7 @@ import { TestBrowser } from "test/helpers/browser"
 import { createOrganization, createUser, PASSWORD } from "test/helpers/fixtures"
 import {
   NO_INPUT_MUTATIONS,
+  answerLabel,
   answerProblem,
   apiBody,
   describeBody,
@@ -48,6 +49,8 @@ type Target = { name: string; send: (browser: TestBrowser, body: FuzzBody, extra
 type Count = { identity: Identity; target: string; sent: number; skipped: number; failed: number }
 
 const counts: Count[] = []
+/** How the bodies were answered, e.g. "400 BadRequestError" -> 812 (shows how far they got). */
+const answers: Record<string, number> = {}
 const failures: string[] = []
 
 function headersFor(body: FuzzBody): Record<string, string> {
@@ -153,7 +156,10 @@ async function fuzzAs(identity: Identity, signInAgain: () => Promise<TestBrowser
       const where = `${identity} ${target.name} ${describeBody(body)}${extra ? ` path/query ${JSON.stringify(extra.slice(0, 100))}` : ""}`
       let problem: string | null
       try {
-        problem = await answerProblem(await target.send(browser, body, extra))
+        const response = await target.send(browser, body, extra)
+        problem = await answerProblem(response)
+        const label = await answerLabel(response)
+        answers[label] = (answers[label] ?? 0) + 1
       } catch (error) {
         problem = `threw ${(error as Error).stack ?? String(error)}`
       }
@@ -208,11 +214,7 @@ beforeAll(async () => {
 afterAll(() => {
   if (process.env.FUZZ_REPORT) {
     const file = process.env.FUZZ_REPORT
-    const previous = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as { counts: Count[]; failures: string[] }) : { counts: [], failures: [] }
-    fs.writeFileSync(
-      file,
-      JSON.stringify({ seed: SEED, runs: RUNS, counts: [...previous.counts, ...counts], failures: [...previous.failures, ...failures] }),
-    )
+    fs.writeFileSync(file, JSON.stringify({ seed: SEED, runs: RUNS, counts, failures, answers }))
   }
 })
 
