@@ -3,7 +3,8 @@ import fc from "fast-check"
 import superjson from "superjson"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import db from "db"
-import { verifyAuditChain } from "app/audit/chain"
+import { sealAuditEvent } from "app/audit/hash"
+import { auditKey } from "app/audit/key"
 import { POST as rpcPost } from "app/api/rpc/[[...blitz]]/route"
 import * as collectionRoute from "app/api/actor-tokens/route"
 import * as revokeRoute from "app/api/actor-tokens/[id]/revoke/route"
@@ -206,10 +207,32 @@ function readsAsNoInput(body: FuzzBody): boolean {
 }
 
 let organizationId = 0
+let lastAuditIdBefore = 0
 beforeAll(async () => {
   await db.$queryRaw`SELECT 1`
   organizationId = (await createOrganization("fuzz")).id
+  lastAuditIdBefore = (await db.auditEvent.findFirst({ orderBy: { id: "desc" }, select: { id: true } }))?.id ?? 0
 })
+
+/**
+ * The audit events written while fuzzing, each checked against its seal and its link to the
+ * one before (on PostgreSQL the database is shared with other test files, whose tests of a
+ * tampered chain are theirs to judge): what does not verify, in words.
+ */
+async function unverifiedAuditRowsSince(id: number): Promise<string[]> {
+  const key = auditKey()
+  const previous = await db.auditEvent.findUnique({ where: { id }, select: { hash: true } })
+  let prevHash = previous?.hash ?? null
+  const problems: string[] = []
+  for (const row of await db.auditEvent.findMany({ where: { id: { gt: id } }, orderBy: { id: "asc" } })) {
+    if (row.prevHash !== prevHash) problems.push(`event #${row.id} does not link to the event before it`)
+    if (row.hash !== sealAuditEvent(key, row.prevHash, { ...row, details: row.details as Record<string, unknown> })) {
+      problems.push(`event #${row.id} does not match its seal: ${JSON.stringify(row.details).slice(0, 300)}`)
+    }
+    prevHash = row.hash
+  }
+  return problems
+}
 
 afterAll(() => {
   if (process.env.FUZZ_REPORT) {
@@ -270,9 +293,8 @@ describe(`fuzzing every RPC resolver (${resolvers.length}) and JSON API route (4
     expect(row.endedAt).toBeNull()
   }, TIMEOUT)
 
-  it("leaves the audit chain intact", async () => {
-    const verdict = await verifyAuditChain()
-    const broken = verdict.ok ? null : await db.auditEvent.findUnique({ where: { id: verdict.brokenAtId ?? 0 } })
-    expect(verdict.ok ? "" : JSON.stringify({ verdict, broken }, null, 1)).toBe("")
+  it("leaves every audit event it caused sealed and linked", async () => {
+    expect(await db.auditEvent.count({ where: { id: { gt: lastAuditIdBefore } } })).toBeGreaterThan(0)
+    expect(await unverifiedAuditRowsSince(lastAuditIdBefore)).toEqual([])
   })
 })
