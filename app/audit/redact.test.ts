@@ -38,4 +38,20 @@ describe("redactSecrets", () => {
       list: ["\uFFFD"],
     })
   })
+
+  // Found by the fuzz test (test/integration/fuzz.test.ts): each made the audit write fail (a 500)
+  // or the stored row differ from its seal.
+  it("writes what the database can store and give back unchanged: undefined in a list, invalid dates, 17-digit floats", () => {
+    expect(redactSecrets([1, undefined, 2])).toEqual([1, null, 2])
+    expect(redactSecrets({ at: new Date(Number.NaN) })).toEqual({ at: "Invalid Date" })
+    expect(redactSecrets([1.8771753504812094e-276, 0.1, 1e308, 2 ** 53 + 1, -0, 7])).toEqual([
+      "1.8771753504812094e-276",
+      0.1,
+      1e308,
+      "9007199254740992",
+      -0,
+      7,
+    ])
+    expect(redactSecrets([Number.NaN, Number.POSITIVE_INFINITY])).toEqual(["NaN", "Infinity"])
+  })
 })

@@ -27,10 +27,22 @@ function storable(text: string): string {
   return text.replace(UNSTORABLE, "\uFFFD")
 }
 
+/**
+ * A number as the audit row can keep it: the database's JSON (jsonb numeric, read back through
+ * Prisma) returns 17-digit doubles one digit short, and the row would then no longer match its
+ * seal. Numbers that 15 significant digits hold exactly are kept; others (and NaN, Infinity)
+ * are written as text.
+ */
+function storableNumber(value: number): number | string {
+  if (Number.isSafeInteger(value)) return value
+  return Number.isFinite(value) && Number(value.toPrecision(15)) === value ? value : String(value)
+}
+
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (depth > MAX_DEPTH) return REDACTED
-  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1))
-  if (value instanceof Date) return value.toISOString()
+  // JSON has no undefined inside a list (the database refuses it): null, as JSON.stringify writes it.
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : redactSecrets(item, depth + 1)))
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString()
   if (value !== null && typeof value === "object") {
     return Object.fromEntries(
       Object.entries(value as Record<string, unknown>).map(([name, item]) => [
@@ -40,6 +52,7 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
     )
   }
   if (typeof value === "bigint") return value.toString()
+  if (typeof value === "number") return storableNumber(value)
   if (typeof value === "string") return storable(value)
   return value
 }

@@ -31,13 +31,40 @@ export function rpcBodyProblem(body: unknown): string | null {
   if (nestingDepth(body) > MAX_BODY_DEPTH) return "The request body is nested too deeply"
   const { params, meta } = body as { params: unknown; meta?: { params?: unknown } | null }
   if (namesForbiddenKey(meta)) return "The request metadata names a forbidden key"
+  let value: unknown
   try {
     // A trial run on this copy; Blitz deserializes its own parse of the same bytes.
-    superjson.deserialize({ json: params as never, meta: meta?.params as never })
+    value = superjson.deserialize({ json: params as never, meta: meta?.params as never })
   } catch {
     return "The request parameters or their metadata cannot be read"
   }
+  if (!isJsonData(value)) return "The request parameters may hold only JSON values (no dates, maps, sets or big integers)"
   return null
+}
+
+/**
+ * True when a deserialized value is plain JSON data (objects, arrays, strings, numbers,
+ * booleans, null; undefined as an object's value, i.e. absent). No resolver takes anything
+ * else, and superjson's meta can turn params into a Set or Map, which zod's `object()` reads as
+ * an empty object: `{}` passed for a Set would run a no-input mutation such as signOutEverywhere.
+ */
+export function isJsonData(value: unknown, limit = MAX_BODY_DEPTH): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]]
+  while (pending.length) {
+    const [node, depth] = pending.pop()!
+    if (node === null || node === undefined || typeof node === "string" || typeof node === "number" || typeof node === "boolean") continue
+    if (typeof node !== "object" || depth > limit) return false
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        if (node[i] === undefined) return false // a hole or undefined: not JSON
+        pending.push([node[i], depth + 1])
+      }
+      continue
+    }
+    if (Object.getPrototypeOf(node) !== Object.prototype) return false
+    for (const child of Object.values(node)) pending.push([child, depth + 1])
+  }
+  return true
 }
 
 /** The parameters of a body that passed `rpcBodyProblem`, as the resolver will receive them. */
