@@ -55,7 +55,7 @@ async function expectConsistentRecord(actor: Person) {
 /** No browser impersonates an impersonation that is over on record. */
 async function expectNoBrowserImpersonatesEnded(admin: Person, browsers: TestBrowser[]) {
   for (const browser of browsers) {
-    const me = await browser.rpc<{ impersonationId?: number | null; impersonator: unknown } | null>("getCurrentUser")
+    const me = await browser.rpc<{ id: number; impersonator: unknown } | null>("getCurrentUser")
     expect(me.error).toBeNull()
     const row = await db.session.findFirst({
       where: { impersonation: { actorId: admin.id, endedAt: { not: null } } },
@@ -63,7 +63,7 @@ async function expectNoBrowserImpersonatesEnded(admin: Person, browsers: TestBro
     })
     expect(row, "a session row still linked to an ended impersonation after a request").toBeNull()
     if (me.result?.impersonator) {
-      const live = await db.impersonation.count({ where: { subjectId: (me.result as { id: number } & object).id, endedAt: null } })
+      const live = await db.impersonation.count({ where: { subjectId: me.result.id, endedAt: null } })
       expect(live).toBeGreaterThan(0)
     }
   }
