@@ -63,6 +63,13 @@ else
 fi
 stage "install Chromium" ensure_chromium
 stage "production build" npx next build --webpack
+if postgres_reachable; then
+  # Three instances of that build over one scratch PostgreSQL database (issue 9, item 4).
+  stage "several instances (npm run cluster)" env TEST_POSTGRES_URL="$postgres_url" npm run cluster
+else
+  echo
+  echo "=== PostgreSQL is not reachable at $postgres_url: the several-instances run is SKIPPED"
+fi
 e2e_data=$(mktemp -d)
 stage "end-to-end tests in Chromium" env E2E_DATA_DIR="$e2e_data" \
   PLAYWRIGHT_JSON_OUTPUT_NAME="$results_dir/e2e.json" npx playwright test --reporter=list,json

@@ -84,6 +84,13 @@ function earliest(a: Date, b: Date | undefined): Date {
 
 async function startTransaction(args: StartArgs): Promise<Impersonation> {
   const { actorId, subject, grant, reason, ticketUrl, mode, adminSessionHandle, now } = args
+  // A start whose admin session another start already consumed is refused before it waits for a
+  // connection and a transaction: a burst of starts from one session (100 at once in the race
+  // test) otherwise queues every loser on the winner's row lock, and the pool runs dry (P2028).
+  if (adminSessionHandle) {
+    const held = await db.session.count({ where: { handle: adminSessionHandle, userId: actorId, impersonationId: null } })
+    if (held !== 1) throw new ConcurrentStartError()
+  }
   return db.$transaction(async (tx) => {
     if (adminSessionHandle) {
       const { count } = await tx.session.deleteMany({
@@ -186,6 +193,13 @@ export async function startImpersonation(args: StartArgs): Promise<Impersonation
   return impersonation
 }
 
+/**
+ * How long a refusal's audit row may wait for a connection. Every append takes the one audit
+ * chain lock, so a burst of refused starts (100 from one session in the race test) queues behind
+ * it; Prisma's default 2 s turned the late ones into 500s (P2028) on a loaded machine.
+ */
+const REFUSAL_AUDIT_MAX_WAIT_MS = 15_000
+
 /** Records a refused start (rule 1), with its code, in the audit log. */
 export async function recordRefusedStart(entry: {
   code: RefusalCode | string
@@ -208,7 +222,7 @@ export async function recordRefusedStart(entry: {
       organizationId: null,
       details: { code: entry.code, reason: entry.reason, requested: entry.requested, ...entry.details },
     })
-  })
+  }, { maxWait: REFUSAL_AUDIT_MAX_WAIT_MS, timeout: REFUSAL_AUDIT_MAX_WAIT_MS })
 }
 
 type RefusalEntry = Omit<Parameters<typeof recordRefusedStart>[0], "code">

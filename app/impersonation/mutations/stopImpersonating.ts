@@ -1,4 +1,5 @@
 import { resolver } from "@blitzjs/rpc"
+import db from "db"
 import { endImpersonation, findSessionImpersonation, toPolicyUser } from "../guard"
 import { mayReturnToActor } from "../policy"
 import { StopImpersonatingInput } from "../schemas"
@@ -17,7 +18,17 @@ export default resolver.pipe(
     if (!impersonation) {
       return { status: "NOT_IMPERSONATING", message: "You are not impersonating anyone" }
     }
-    await endImpersonation(impersonation.id, "STOPPED", { endedById: impersonation.actorId })
+    // This session's link is consumed with the end: of two tabs pressing Stop at once (or a
+    // Stop meeting the guard's hand-back at the time limit), one hands the browser back and the
+    // other leaves the session alone, so one Stop never leaves two admin sessions.
+    const consumed = await db.$transaction(async (tx) => {
+      const { count } = await tx.session.deleteMany({ where: { handle: handle!, impersonationId: impersonation.id } })
+      if (count === 1) await endImpersonation(impersonation.id, "STOPPED", { endedById: impersonation.actorId, tx })
+      return count === 1
+    })
+    if (!consumed) {
+      return { status: "NOT_IMPERSONATING", message: "This impersonation was already ended in another tab or at its time limit" }
+    }
     await ctx.session.$revoke()
     // A browser that redeemed an actor token without the admin's own session is never handed
     // to the admin: a 5-minute ticket must not become an admin session on another device.
