@@ -356,25 +356,7 @@ export async function revokeAccessGrantOf(userId: number, id: number, now = new 
     })
     if (count !== 1) throw refusal("ACCESS_GRANT_NOT_IN_FORCE", ACCESS_REQUEST_REFUSALS.ACCESS_GRANT_NOT_IN_FORCE)
     const live = await tx.impersonation.findMany({ where: { accessRequestId: id, endedAt: null }, select: { id: true } })
-    await recordAuditEvent(
-      tx,
-      {
-        action: "ACCESS_REVOKED",
-        actorId: found.actorId,
-        subjectId: found.subjectId,
-        impersonationId: null,
-        organizationId: found.organizationId,
-        details: {
-          accessRequestId: id,
-          revokedById: userId,
-          reason: found.reason,
-          approvedMode: found.approvedMode,
-          approvedUntil: found.expiresAt?.toISOString() ?? null,
-          endedImpersonationIds: live.map((row) => row.id),
-        },
-      },
-      now,
-    )
+    await recordRevocation(tx, { ...found, id }, { revokedById: userId, endedImpersonationIds: live.map((row) => row.id) }, now)
     for (const row of live) await endImpersonation(row.id, "ENDED_BY_USER", { endedById: userId, now, tx })
     return { id, status: "revoked" as const, revokedAt: now, endedImpersonations: live.length }
   })
@@ -405,27 +387,44 @@ export async function revokeApprovalsOnNever(
     })
     if (count !== 1) continue
     revoked.push(found.id)
-    await recordAuditEvent(
-      tx,
-      {
-        action: "ACCESS_REVOKED",
-        actorId: found.actorId,
-        subjectId: found.subjectId,
-        impersonationId: null,
-        organizationId: found.organizationId,
-        details: {
-          accessRequestId: found.id,
-          revokedById: cause.revokedById,
-          cause: cause.because,
-          reason: found.reason,
-          approvedMode: found.approvedMode,
-          approvedUntil: found.expiresAt?.toISOString() ?? null,
-        },
-      },
-      now,
-    )
+    await recordRevocation(tx, found, { revokedById: cause.revokedById, cause: cause.because }, now)
   }
   return revoked
+}
+
+/** ACCESS_REVOKED for one approval, by the user (Revoke) or by a Never (with its `cause`). */
+async function recordRevocation(
+  tx: Tx,
+  found: {
+    id: number
+    actorId: number
+    subjectId: number
+    organizationId: number | null
+    reason: string
+    approvedMode: ImpersonationMode | null
+    expiresAt: Date | null
+  },
+  extra: { revokedById: number } & Record<string, unknown>,
+  now: Date,
+) {
+  await recordAuditEvent(
+    tx,
+    {
+      action: "ACCESS_REVOKED",
+      actorId: found.actorId,
+      subjectId: found.subjectId,
+      impersonationId: null,
+      organizationId: found.organizationId,
+      details: {
+        accessRequestId: found.id,
+        reason: found.reason,
+        approvedMode: found.approvedMode,
+        approvedUntil: found.expiresAt?.toISOString() ?? null,
+        ...extra,
+      },
+    },
+    now,
+  )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { AuthenticationError, AuthorizationError, type Ctx } from "blitz"
-import db from "db"
+import db, { type Prisma } from "db"
+import { recordAuditEvent } from "app/audit/log"
 import { serverConfig } from "app/core/serverConfig"
 import { sessionHolder } from "app/impersonation/guard"
 
@@ -92,4 +93,16 @@ export async function loadIntegrationsPage(): Promise<IntegrationsPage> {
         : "environment",
     })),
   }
+}
+
+/** WEBHOOK_ENDPOINT_CHANGED by a SUPERADMIN, in the change's transaction (never with a secret). */
+export async function auditEndpointChange(tx: Prisma.TransactionClient, superadminId: number, details: Record<string, unknown>) {
+  await recordAuditEvent(tx, {
+    action: "WEBHOOK_ENDPOINT_CHANGED",
+    actorId: superadminId,
+    subjectId: null,
+    impersonationId: null,
+    organizationId: null,
+    details,
+  })
 }

@@ -1,8 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import db from "db"
-import { recordAuditEvent } from "app/audit/log"
 import { generateWebhookSecret } from "integrations/webhooks"
-import { requireSuperadmin } from "../integrations"
+import { auditEndpointChange, requireSuperadmin } from "../integrations"
 import { CreateWebhookEndpoint } from "../schemas"
 
 /**
@@ -17,14 +16,7 @@ export default resolver.pipe(resolver.zod(CreateWebhookEndpoint), resolver.autho
       data: { url, description: description || null, secret, createdById: superadmin.id },
       select: { id: true, url: true, description: true, enabled: true, createdAt: true },
     })
-    await recordAuditEvent(tx, {
-      action: "WEBHOOK_ENDPOINT_CHANGED",
-      actorId: superadmin.id,
-      subjectId: null,
-      impersonationId: null,
-      organizationId: null,
-      details: { change: "CREATED", endpointId: row.id, url: row.url, description: row.description },
-    })
+    await auditEndpointChange(tx, superadmin.id, { change: "CREATED", endpointId: row.id, url: row.url, description: row.description })
     return row
   })
   return { ...endpoint, secret }

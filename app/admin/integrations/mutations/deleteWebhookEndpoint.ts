@@ -1,8 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { NotFoundError } from "blitz"
 import db from "db"
-import { recordAuditEvent } from "app/audit/log"
-import { requireSuperadmin } from "../integrations"
+import { auditEndpointChange, requireSuperadmin } from "../integrations"
 import { DeleteWebhookEndpoint } from "../schemas"
 
 /**
@@ -15,14 +14,7 @@ export default resolver.pipe(resolver.zod(DeleteWebhookEndpoint), resolver.autho
     const endpoint = await tx.webhookEndpoint.findFirst({ where: { id, deletedAt: null }, select: { url: true } })
     const { count } = await tx.webhookEndpoint.updateMany({ where: { id, deletedAt: null }, data: { deletedAt: new Date(), enabled: false } })
     if (!endpoint || count === 0) throw new NotFoundError("No webhook endpoint with that ID")
-    await recordAuditEvent(tx, {
-      action: "WEBHOOK_ENDPOINT_CHANGED",
-      actorId: superadmin.id,
-      subjectId: null,
-      impersonationId: null,
-      organizationId: null,
-      details: { change: "DELETED", endpointId: id, url: endpoint.url },
-    })
+    await auditEndpointChange(tx, superadmin.id, { change: "DELETED", endpointId: id, url: endpoint.url })
     return { id, deleted: true }
   })
 })

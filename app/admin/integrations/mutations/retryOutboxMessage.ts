@@ -1,8 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { NotFoundError } from "blitz"
 import db from "db"
-import { recordAuditEvent } from "app/audit/log"
-import { requireSuperadmin } from "../integrations"
+import { auditEndpointChange, requireSuperadmin } from "../integrations"
 import { RetryOutboxMessage } from "../schemas"
 
 export class NotDeadError extends Error {
@@ -27,14 +26,7 @@ export default resolver.pipe(resolver.zod(RetryOutboxMessage), resolver.authoriz
       data: { status: "PENDING", nextAttemptAt: new Date(), attempts: 0, lastError: null },
     })
     if (count === 0) throw new NotDeadError()
-    await recordAuditEvent(tx, {
-      action: "WEBHOOK_ENDPOINT_CHANGED",
-      actorId: superadmin.id,
-      subjectId: null,
-      impersonationId: null,
-      organizationId: null,
-      details: { change: "DELIVERY_RETRIED", outboxMessageId: id, endpointId: message.endpointId, type: message.subject },
-    })
+    await auditEndpointChange(tx, superadmin.id, { change: "DELIVERY_RETRIED", outboxMessageId: id, endpointId: message.endpointId, type: message.subject })
     return { id, status: "PENDING" as const }
   })
 })

@@ -1,8 +1,7 @@
 import { resolver } from "@blitzjs/rpc"
 import { NotFoundError } from "blitz"
 import db from "db"
-import { recordAuditEvent } from "app/audit/log"
-import { requireSuperadmin } from "../integrations"
+import { auditEndpointChange, requireSuperadmin } from "../integrations"
 import { SetWebhookEndpointEnabled } from "../schemas"
 
 /** Enable or disable an endpoint: a disabled one is sent no new events (audited when it changes). */
@@ -13,14 +12,7 @@ export default resolver.pipe(resolver.zod(SetWebhookEndpointEnabled), resolver.a
     if (!endpoint) throw new NotFoundError("No webhook endpoint with that ID")
     const { count } = await tx.webhookEndpoint.updateMany({ where: { id, deletedAt: null, enabled: !enabled }, data: { enabled } })
     if (count > 0) {
-      await recordAuditEvent(tx, {
-        action: "WEBHOOK_ENDPOINT_CHANGED",
-        actorId: superadmin.id,
-        subjectId: null,
-        impersonationId: null,
-        organizationId: null,
-        details: { change: enabled ? "ENABLED" : "DISABLED", endpointId: id, url: endpoint.url },
-      })
+      await auditEndpointChange(tx, superadmin.id, { change: enabled ? "ENABLED" : "DISABLED", endpointId: id, url: endpoint.url })
     }
     return { id, enabled, changed: count > 0 }
   })
