@@ -23,7 +23,13 @@ export type DbScope = {
   writesRefused: boolean
 }
 
-const storage = new AsyncLocalStorage<DbScope>()
+// One store per process, not per module copy: Next bundles instrumentation.ts (which starts the
+// outbox worker, and so may create the shared Prisma client of db/index.ts first) apart from the
+// app. A client created there must still see the scope the app's RPC gate sets, or an
+// impersonated call's queries would miss its transaction (a deadlock on the embedded engine) and
+// its masking.
+const storage = ((globalThis as { __dbScopeStorage?: AsyncLocalStorage<DbScope> }).__dbScopeStorage ??=
+  new AsyncLocalStorage<DbScope>())
 
 export function runInDbScope<T>(scope: Partial<DbScope>, fn: () => T): T {
   const outer = storage.getStore()

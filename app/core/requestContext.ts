@@ -17,7 +17,9 @@ export type RequestMeta = {
   origin: string | null
 }
 
-const storage = new AsyncLocalStorage<RequestMeta>()
+// One store per process, shared by every bundled copy of this module (see db/scope.ts).
+const storage = ((globalThis as { __requestMetaStorage?: AsyncLocalStorage<RequestMeta> }).__requestMetaStorage ??=
+  new AsyncLocalStorage<RequestMeta>())
 
 const HOST = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i
 
