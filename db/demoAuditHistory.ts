@@ -306,6 +306,7 @@ export async function seedDemoAuditHistory(now = new Date()): Promise<DemoHistor
         SELECT 1 FROM "AuditEvent" WHERE ("details" ->> ${DEMO_HISTORY_MARK}) IS NOT NULL LIMIT 1`
       if (previous.length) return { skipped: "already seeded" }
       const ids = new Map<PlannedImpersonation, number>()
+      const seededEventIds: number[] = []
       for (const event of plan) {
         const planned = event.impersonation
         if (planned && !ids.has(planned)) {
@@ -336,8 +337,11 @@ export async function seedDemoAuditHistory(now = new Date()): Promise<DemoHistor
           responseCookies: [],
           origin: null,
         }
-        await runWithRequestMeta(meta, () => recordAuditEvent(tx, entry, event.at))
+        const recorded = await runWithRequestMeta(meta, () => recordAuditEvent(tx, entry, event.at))
+        seededEventIds.push(recorded.id)
       }
+      // Made-up history notifies nobody: no receipts or webhooks for it (the outbox worker would send them).
+      await tx.outboxMessage.deleteMany({ where: { status: "PENDING", impersonationId: null, auditEventId: { in: seededEventIds } } })
       return { impersonations: ids.size, events: plan.length }
     },
     { maxWait: 30_000, timeout: 300_000 },

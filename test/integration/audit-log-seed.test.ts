@@ -28,6 +28,8 @@ describe("demo audit history", () => {
     expect([...times].sort((a, b) => a - b)).toEqual(times)
     expect(Math.max(...times)).toBeLessThan(Date.now())
     expect(Math.min(...times)).toBeGreaterThanOrEqual(Date.now() - 31 * 86_400_000)
+    // Made-up history sends no receipts or webhooks.
+    expect(await db.outboxMessage.count({ where: { auditEventId: { in: events.map((event) => event.id) } } })).toBe(0)
 
     // Every impersonation ended, started and ended once on record, between people the policy allows.
     const ids = [
