@@ -3,7 +3,6 @@ import type { SessionContext } from "@blitzjs/auth"
 import { AuthenticationError } from "blitz"
 import db, { Prisma, type ActorToken, type Impersonation } from "db"
 import { recordAuditEvent } from "app/audit/log"
-import { askUserForAccess } from "app/access/requests"
 import { firstRefusalOfLock, loginLockRemainingMs, recordLoginFailure, type ThrottleKey } from "app/auth/loginThrottle"
 import { ImpersonationRefusedError } from "app/core/errors"
 import { currentRequestMeta } from "app/core/requestContext"
@@ -19,10 +18,10 @@ import {
   type Grant,
   type ImpersonationMode,
   type RedeemingBrowser,
-  type StartRequest,
 } from "./policy"
 import { ACTOR_TOKEN_PATTERN, type CreateActorTokenInput } from "./schemas"
-import { decideStartWithStepUp, latestAccessRequest, recordRefusedStart, startImpersonation, startsThisMonth } from "./start"
+import { decideAdminStart } from "./decideStart"
+import { approvalForStart, recordRefusedStart, startImpersonation, startsThisMonth } from "./start"
 
 /**
  * Actor tokens (Clerk's actor tokens, the SaaS console's "open in a new tab"): a single-use,
@@ -88,50 +87,14 @@ export async function createActorTokenFor(
   input: CreateActorTokenInput,
   now = new Date(),
 ): Promise<CreatedActorToken> {
-  const [actor, target, usedThisMonth] = await Promise.all([
-    db.user.findUnique({ where: { id: holder.userId }, ...userForPolicy }),
-    db.user.findUnique({
-      where: input.userId !== undefined ? { id: input.userId } : { email: input.email! },
-      ...userForPolicy,
-    }),
-    startsThisMonth(holder.userId, now),
-  ])
-  if (!actor) throw new AuthenticationError("Your account no longer exists")
-  const { mode } = input
-  const ticketUrl = input.ticketUrl ?? null
-  // Never the password: the audit gets the mode and, for a step-up refusal, its outcome.
-  const refusal = {
-    action: "ACTOR_TOKEN_REFUSED" as const,
-    actorId: actor.id,
-    subjectId: target?.id ?? null,
-    reason: input.reason,
-    requested: input.userId !== undefined ? { userId: input.userId } : { email: input.email },
-    details: { stage: "CREATE", ticketUrl, mode },
-  }
-  const request: StartRequest = {
-    actor: toPolicyUser(actor),
-    target: target && toPolicyUser(target),
-    alreadyImpersonating: holder.impersonationId !== null,
-    reason: input.reason,
-    enabled: serverConfig.impersonation.enabled,
-    quota: { limit: serverConfig.impersonation.monthlyQuota, usedThisMonth },
-    approval: target ? await latestAccessRequest(actor.id, target.id) : null,
-    now,
-  }
   // An approval is checked again when the link is redeemed (decideTokenStart).
-  const { grant } = await decideStartWithStepUp({
-    request,
-    mode,
-    password: input.password,
-    refusal,
-    // Consent "Ask me each time" with no live approval: the user is asked (an access request).
-    onApprovalRequired: () =>
-      askUserForAccess(
-        { request, actor, subject: target!, reason: input.reason, ticketUrl, mode, hours: input.hours, refusal },
-        now,
-      ),
-  })
-  const subject = target!
+  const { actor, subject, ticketUrl, grant } = await decideAdminStart(
+    holder,
+    input,
+    { action: "ACTOR_TOKEN_REFUSED", details: { stage: "CREATE", ticketUrl: input.ticketUrl ?? null, mode: input.mode } },
+    now,
+  )
+  const { mode } = input
   const token = newActorToken()
   const expiresAt = actorTokenExpiresAt(now, serverConfig.impersonation.actorTokenTtlSeconds)
   const row = await db.$transaction(async (tx) => {
@@ -361,7 +324,7 @@ export async function decideTokenStart(
     },
     mode: token.mode,
     stepUp: "VERIFIED",
-    approval: await latestAccessRequest(token.actorId, token.subjectId),
+    approval: await approvalForStart(token.actorId, toPolicyUser(token.subject)),
     now,
   })
 }

@@ -9,6 +9,8 @@ import {
   decideImpersonationStart,
   decideQuota,
   decideStepUp,
+  effectiveConsent,
+  type PolicyUser,
   type AccessApproval,
   type ApprovedAccess,
   type StartDecision,
@@ -59,6 +61,15 @@ export type StartArgs = {
   /** The user's approval it starts under (consent ASK): the impersonation never outlives it. */
   approval?: ApprovedAccess
   now: Date
+}
+
+/**
+ * What the policy needs to know of the user's approval for a start: the latest access request of
+ * this admin for this user, read only where the user's consent (or floor) asks for approval.
+ */
+export async function approvalForStart(actorId: number, target: PolicyUser | null): Promise<AccessApproval | null> {
+  if (!target || effectiveConsent(target).consent !== "ASK") return null
+  return latestAccessRequest(actorId, target.id)
 }
 
 /** The latest access request by this admin for this user, as the policy reads it (consent ASK). */
