@@ -1,9 +1,11 @@
 import type { Ctx } from "blitz"
 import superjson from "superjson"
+import { countStatements } from "db/statements"
 import { gateRpcCall } from "app/impersonation/callGate"
 import { log } from "./log"
 import { MAX_BODY_DEPTH, namesForbiddenKey, nestingDepth } from "./text"
 import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
+import { serverConfig } from "./serverConfig"
 import {
   CLEAR_SESSION_COOKIE,
   declaresTooLargeBody,
@@ -16,6 +18,9 @@ import {
 type Segment = { params: Promise<{ blitz?: string[] }> }
 type RouteHandler = (request: Request, segment: Segment) => Promise<Response>
 type RpcHandler = (request: Request, segment: Segment, ctx: Ctx) => Promise<Response>
+
+/** The SQL statements an RPC answer sent, when SQL_STATEMENT_HEADER=true (for the bench and tests). */
+export const STATEMENT_HEADER = "x-sql-statements"
 
 /** Requests above this size are refused before any parsing (resolver inputs are small). */
 export const MAX_RPC_BODY_BYTES = 64 * 1024
@@ -87,7 +92,12 @@ function jsonError(status: number, name: string, message: string) {
  */
 export function handleRpcRequest(handler: RpcHandler): RouteHandler {
   return (request, segment) =>
-    runWithRequestMeta(requestMetaFromHeaders(request.headers), () => serve(request, segment))
+    runWithRequestMeta(requestMetaFromHeaders(request.headers), async () => {
+      const { counter, result } = countStatements(() => serve(request, segment))
+      const response = await result
+      if (serverConfig.http.sqlStatementHeader) response.headers.set(STATEMENT_HEADER, String(counter.statements))
+      return response
+    })
 
   async function serve(request: Request, segment: Segment): Promise<Response> {
     if (declaresTooLargeBody(request, MAX_RPC_BODY_BYTES)) {
@@ -109,7 +119,7 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       const call = () => handler(request, segment, { session } as Ctx)
       // An impersonated session's calls pass the guard rails (rules 8 and 9) here, and only here.
       const resolver = (await segment.params).blitz?.join("/") ?? ""
-      const response = await gateRpcCall({ handle: session.$handle, resolver, params, call })
+      const response = await gateRpcCall({ handle: session.$handle, userId: session.userId, resolver, params, call })
       return sendWithSession(session, response)
     } catch (error) {
       const problem = sessionProblem(error)
