@@ -24,6 +24,17 @@ export function engineFromEnv(env: Record<string, string | undefined> = process.
   return { kind: "pglite", dataDir: env.PGLITE_DATA_DIR?.trim() || DEFAULT_PGLITE_DIR }
 }
 
+/** Connections the app keeps to a PostgreSQL server (DATABASE_POOL_SIZE, default 10). */
+export function poolSizeFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.DATABASE_POOL_SIZE?.trim()
+  if (!raw) return 10
+  const size = Number(raw)
+  if (!/^\d+$/.test(raw) || size < 1 || size > 200) {
+    throw new Error(`DATABASE_POOL_SIZE must be a whole number from 1 to 200 (got "${raw.slice(0, 20)}")`)
+  }
+  return size
+}
+
 export function describeEngine(engine: Engine): string {
   if (engine.kind === "postgres") return `PostgreSQL server (${new URL(engine.url).host})`
   return engine.dataDir === "memory://"

@@ -1,6 +1,6 @@
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils"
 import { Prisma, PrismaClient } from "./generated/client"
-import { engineFromEnv, openEmbedded, type Engine } from "./engine"
+import { engineFromEnv, openEmbedded, poolSizeFromEnv, type Engine } from "./engine"
 import { WRITES, makeGuardRails, type DataModel } from "./guardRails"
 import { currentDbScope } from "./scope"
 import { countingAdapterFactory } from "./statements"
@@ -12,7 +12,7 @@ function adapterFor(engine: Engine): SqlDriverAdapterFactory {
     // Imported lazily so that the embedded default never loads the pg driver, and vice versa.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { PrismaPg } = require("@prisma/adapter-pg") as typeof import("@prisma/adapter-pg")
-    return new PrismaPg({ connectionString: engine.url, max: 10 })
+    return new PrismaPg({ connectionString: engine.url, max: poolSizeFromEnv() })
   }
   // The embedded database is opened (and migrated) on the first query, not at import, so that
   // `next build` and other processes that only import this module never take its lock.

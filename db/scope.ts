@@ -58,3 +58,9 @@ export function currentImpersonation(): ScopeImpersonation | null {
 export function readUnmasked<T>(fn: () => T): T {
   return runInDbScope({ unmasked: true }, fn)
 }
+
+/** Runs `fn` outside any request's scope: work started now but done later (timers) must not
+ * reach a request's transaction, which will be gone by then. */
+export function outsideDbScope<T>(fn: () => T): T {
+  return storage.exit(fn)
+}

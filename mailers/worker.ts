@@ -4,6 +4,7 @@ import { serverConfig } from "app/core/serverConfig"
 import { postWebhook } from "integrations/webhooks"
 import { deliverEmail } from "./mailer"
 import { expireAccessRequests } from "app/access/requests"
+import { sweepAuditSeals } from "app/audit/sealer"
 
 /**
  * The outbox worker: delivers the PENDING OutboxMessage rows whose `nextAttemptAt` is due
@@ -189,6 +190,8 @@ export type PeriodicTask = { name: string; everyMs: number; run: (now: Date) => 
 export const periodicTasks: PeriodicTask[] = [
   // Access requests unanswered for 24 hours: ACCESS_REQUEST_EXPIRED, once each (and its webhook).
   { name: "expire access requests", everyMs: 60_000, run: (now) => expireAccessRequests(now) },
+  // Audit events committed by a process that died before sealing them (app/audit/sealer.ts).
+  { name: "seal audit events", everyMs: 10_000, run: () => sweepAuditSeals() },
 ]
 
 const lastRunAt = new Map<string, number>()

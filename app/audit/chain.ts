@@ -61,7 +61,8 @@ export function readLastCheckpoint(file: string): AuditCheckpoint | null {
   let best: AuditCheckpoint | null = null
   for (const json of readJsonTail(file)) {
     const parsed = AuditCheckpoint.safeParse(json)
-    if (parsed.success && (!best || parsed.data.lastId > best.lastId)) best = parsed.data
+    // The longest chain seen: the chain runs in sealing order, which ids need not follow.
+    if (parsed.success && (!best || parsed.data.count > best.count)) best = parsed.data
   }
   return best
 }
@@ -74,7 +75,16 @@ function safeJson(line: string): unknown {
   }
 }
 
-export type ChainFailure = "EDITED" | "UNLINKED" | "DOWNGRADED" | "WRONG_KEY" | "MISSING_TAIL"
+export type ChainFailure =
+  | "EDITED"
+  | "UNLINKED"
+  | "DOWNGRADED"
+  | "WRONG_KEY"
+  | "MISSING_TAIL"
+  | "UNSEALED"
+
+/** An event still unsealed this long after its insert means no sealer runs (or a forged row). */
+export const SEAL_GRACE_MS = 5 * 60 * 1000
 
 type ChainSummary = {
   events: number
@@ -84,6 +94,8 @@ type ChainSummary = {
   legacyEvents: number
   keyId: string
   checkpoint: AuditCheckpoint | null
+  /** Events recorded within the grace and not sealed yet: not part of the chain walked. */
+  pending: number
 }
 
 export type ChainVerdict =
@@ -96,20 +108,26 @@ export type ChainVerdict =
     } & ChainSummary)
 
 type AuditClient = Pick<typeof db, "auditEvent">
-type ChainOptions = { client?: AuditClient; key?: AuditKey; checkpointFile?: string | null }
+type ChainOptions = {
+  client?: AuditClient
+  key?: AuditKey
+  checkpointFile?: string | null
+  now?: Date
+  sealGraceMs?: number
+}
 
-type WalkStart = { afterId: number; prevHash: string | null; count: number; keyed: boolean }
+type WalkStart = { afterPosition: number; prevHash: string | null; count: number; keyed: boolean }
 type Walk = {
   events: number
   legacyEvents: number
-  last: Pick<AuditEvent, "id" | "hash" | "at" | "keyId"> | null
+  last: Pick<AuditEvent, "id" | "hash" | "at" | "keyId" | "chainPosition"> | null
   firstKeyedId: number | null
   /** The hash found at `watchId`, if that row exists. */
   watchedHash: string | null
   broken: { failure: ChainFailure; id: number; problem: string } | null
 }
 
-/** Recomputes every seal after `start`, in id order, stopping at the first bad event. */
+/** Recomputes every seal after `start`, in chain order, stopping at the first bad event. */
 async function walkChain(
   client: AuditClient,
   key: AuditKey,
@@ -126,11 +144,11 @@ async function walkChain(
     broken: null,
   }
   let { prevHash, keyed } = start
-  let cursor = start.afterId
+  let cursor = start.afterPosition
   for (;;) {
     const batch = await client.auditEvent.findMany({
-      where: { id: { gt: cursor } },
-      orderBy: { id: "asc" },
+      where: { chainPosition: { gt: cursor } },
+      orderBy: { chainPosition: "asc" },
       take: 1000,
     })
     if (batch.length === 0) return walk
@@ -165,8 +183,12 @@ async function walkChain(
       if (row.prevHash !== prevHash) {
         return fail("UNLINKED", "does not link to the event before it: events removed or inserted")
       }
+      const position = row.chainPosition ?? 0
+      if (position !== cursor + 1) {
+        return fail("UNLINKED", `is at chain position ${position}, not ${cursor + 1}: events moved`)
+      }
       prevHash = row.hash
-      cursor = row.id
+      cursor = position
       walk.events++
       walk.last = row
     }
@@ -189,6 +211,9 @@ export async function verifyAuditChain(options: ChainOptions = {}): Promise<Chai
   const key = options.key ?? auditKey()
   const file = options.checkpointFile === undefined ? checkpointFilePath() : options.checkpointFile
   const checkpoint = file ? readLastCheckpoint(file) : null
+  const now = options.now ?? new Date()
+  const graceStart = new Date(now.getTime() - (options.sealGraceMs ?? SEAL_GRACE_MS))
+  let pending = 0
   const summary = (walk: Walk | null): ChainSummary => ({
     events: walk?.events ?? 0,
     lastId: walk?.last?.id ?? null,
@@ -196,12 +221,13 @@ export async function verifyAuditChain(options: ChainOptions = {}): Promise<Chai
     legacyEvents: walk?.legacyEvents ?? 0,
     keyId: key.id,
     checkpoint,
+    pending,
   })
   if (checkpoint?.keyId && checkpoint.keyId !== key.id) {
     const problem = wrongKeyProblem(key, checkpoint)
     return { ok: false, failure: "WRONG_KEY", brokenAtId: null, problem, ...summary(null) }
   }
-  const start = { afterId: 0, prevHash: null, count: 0, keyed: false }
+  const start = { afterPosition: 0, prevHash: null, count: 0, keyed: false }
   const walk = await walkChain(
     client,
     key,
@@ -223,7 +249,7 @@ export async function verifyAuditChain(options: ChainOptions = {}): Promise<Chai
       ...summary(walk),
     })
     const recorded = `the checkpoint of ${checkpoint.at} records event #${checkpoint.lastId} (${checkpoint.count} events)`
-    if (lastId < checkpoint.lastId) {
+    if (walk.watchedHash === null && walk.events < checkpoint.count) {
       return missing(
         `Missing tail: ${recorded}, but the chain ends at event #${lastId} (${walk.events} events)`,
       )
@@ -237,6 +263,26 @@ export async function verifyAuditChain(options: ChainOptions = {}): Promise<Chai
       return missing(`Events missing: ${recorded}, but the chain has only ${walk.events}`)
     }
   }
+  // Unsealed events are not in the chain yet: recent ones are pending, old ones a fault.
+  const stale = await client.auditEvent.findFirst({
+    where: { chainPosition: null, recordedAt: { lt: graceStart } },
+    orderBy: { id: "asc" },
+    select: { id: true, recordedAt: true },
+  })
+  if (stale) {
+    const unsealed = await client.auditEvent.count({ where: { chainPosition: null } })
+    return {
+      ok: false,
+      failure: "UNSEALED",
+      brokenAtId: stale.id,
+      problem:
+        `event #${stale.id}, recorded at ${stale.recordedAt.toISOString()}, is still not sealed ` +
+        `(${unsealed} events unsealed): no sealer is running, or the event lacks the writer's ` +
+        "content MAC (inserted behind the app's back)",
+      ...summary(walk),
+    }
+  }
+  pending = await client.auditEvent.count({ where: { chainPosition: null } })
   return { ok: true, ...summary(walk) }
 }
 
@@ -259,7 +305,7 @@ export async function writeAuditCheckpoint(
   const previous = readLastCheckpoint(file)
   if (previous?.keyId && previous.keyId !== key.id)
     throw new AuditChainBrokenError(wrongKeyProblem(key, previous))
-  let start: WalkStart = { afterId: 0, prevHash: null, count: 0, keyed: false }
+  let start: WalkStart = { afterPosition: 0, prevHash: null, count: 0, keyed: false }
   if (previous) {
     const row = await client.auditEvent.findUnique({ where: { id: previous.lastId } })
     if (row?.hash !== previous.hash) {
@@ -269,8 +315,13 @@ export async function writeAuditCheckpoint(
         }`,
       )
     }
+    if (row.chainPosition === null) {
+      throw new AuditChainBrokenError(
+        `event #${previous.lastId} of the checkpoint of ${previous.at} is no longer in the chain`,
+      )
+    }
     start = {
-      afterId: row.id,
+      afterPosition: row.chainPosition,
       prevHash: row.hash,
       count: previous.count,
       keyed: row.keyId !== null,
@@ -281,7 +332,7 @@ export async function writeAuditCheckpoint(
   if (!walk.last) return previous
   const checkpoint: AuditCheckpoint = {
     lastId: walk.last.id,
-    hash: walk.last.hash,
+    hash: walk.last.hash ?? "", // sealed rows always have one
     count: walk.events,
     at: new Date().toISOString(),
     keyId: walk.last.keyId,

@@ -203,8 +203,9 @@ export async function resolveAuditFilter(
 
 /**
  * The smallest and largest id any event of those days can have, from the per-day bounds a
- * trigger keeps (migration 20261202004000_console_audit). Ids follow commit order and `at`
- * nearly does, but only nearly: the date conditions stay, this only narrows where to look.
+ * trigger keeps (migrations 20261202004000_console_audit, 20261207000000_audit_async_seal).
+ * `at` nearly follows ids, but only nearly: the date conditions stay, this only narrows where
+ * to look.
  */
 export async function dayIdRange(
   from: string | undefined,
@@ -214,8 +215,12 @@ export async function dayIdRange(
   const days: Prisma.Sql[] = []
   if (from) days.push(Prisma.sql`"day" >= ${from}::date`)
   if (to) days.push(Prisma.sql`"day" <= ${to}::date`)
+  // The days' bounds count sealed events (the sealer keeps them: no lock on the day's row at
+  // each insert); events not sealed yet, normally a few ms old, are added from the partial index.
   const [bounds] = await client.$queryRaw<Array<{ min: number | null; max: number | null }>>`
-    SELECT min("firstId") AS "min", max("lastId") AS "max" FROM "AuditEventDay" ${where(days)}`
+    SELECT LEAST(d."min", u."min") AS "min", GREATEST(d."max", u."max") AS "max"
+    FROM (SELECT min("firstId") AS "min", max("lastId") AS "max" FROM "AuditEventDay" ${where(days)}) AS d,
+      (SELECT min("id") AS "min", max("id") AS "max" FROM "AuditEvent" WHERE "chainPosition" IS NULL) AS u`
   return { min: bounds?.min ?? null, max: bounds?.max ?? null }
 }
 

@@ -2,6 +2,7 @@ import db, { engine } from "db"
 import { closeEmbedded, describeEngine } from "db/engine"
 import { checkpointFilePath, verifyAuditChain, type ChainVerdict } from "./chain"
 import { recordFullWalk } from "./chainState"
+import { sealPendingAuditEvents } from "./sealer"
 
 /** One line for people: what was verified, up to where, against which checkpoint. */
 export function describeVerdict(verdict: ChainVerdict): string {
@@ -17,7 +18,8 @@ export function describeVerdict(verdict: ChainVerdict): string {
   const against = checkpoint
     ? `matches the checkpoint of ${checkpoint.at} (event #${checkpoint.lastId}, ${checkpoint.count} events)`
     : "no checkpoint yet to compare with"
-  return `Audit chain verified: ${verdict.events} events${upTo}${legacy}, key id ${verdict.keyId}, ${against}.`
+  const pending = verdict.pending ? ` ${verdict.pending} recent events are not sealed yet.` : ""
+  return `Audit chain verified: ${verdict.events} events${upTo}${legacy}, key id ${verdict.keyId}, ${against}.${pending}`
 }
 
 async function main() {
@@ -25,6 +27,15 @@ async function main() {
   console.log(
     `Verifying the audit chain in ${describeEngine(engine)}; checkpoints: ${file ?? "none"}`,
   )
+  // Events committed but not sealed yet (by this or any instance) join the chain first.
+  try {
+    const { sealed, busy } = await sealPendingAuditEvents()
+    if (sealed.length > 0) console.log(`Sealed ${sealed.length} pending events first.`)
+    if (busy) console.log("Another instance is sealing; its pending events are reported as such.")
+  } catch (error) {
+    // The verdict below says what is wrong (a wrong key, events left unsealed).
+    console.error(error instanceof Error ? error.message : String(error))
+  }
   const verdict = await verifyAuditChain()
   recordFullWalk(verdict, "audit:verify") // the console shows when the whole chain was last walked
   if (verdict.ok) console.log(describeVerdict(verdict))

@@ -2,7 +2,8 @@
  * `npm run bench:audit [-- --embedded]`: the audit log at scale, through the app's own code.
  * - Seeds BENCH_SIZE audit events (default 1,000,000 on PostgreSQL, 100,000 embedded) into a
  *   scratch database, with a progress bar (generate_series in chunks; the append-only trigger
- *   allows INSERT; the hashes are only unique, not a chain: this measures reads).
+ *   allows INSERT; rows arrive as sealed, but the hashes are only unique, not a chain: this
+ *   measures reads).
  * - Times a deep filtered page through `searchAuditEvents` (keyset) next to the same filter
  *   with OFFSET paging, as a ratio.
  * - Streams the CSV of every event through the real route handler (`GET /admin/audit/export`)
@@ -136,7 +137,7 @@ async function seed(db: typeof import("db").default) {
     await db.$executeRawUnsafe(`
       INSERT INTO "AuditEvent"
         ("at", "action", "actorId", "subjectId", "impersonationId", "organizationId", "ip", "userAgent",
-         "details", "prevHash", "hash", "keyId")
+         "details", "chainPosition", "prevHash", "hash", "keyId", "sealedAt")
       SELECT
         '${start}'::timestamp + (i::bigint * ${stepMs}) * interval '1 millisecond',
         (CASE i % 20
@@ -154,9 +155,11 @@ async function seed(db: typeof import("db").default) {
         '203.0.113.' || (i % 250),
         'Mozilla/5.0 (bench)',
         jsonb_build_object('reason', 'Bench ticket ' || (i % 997), 'ticketUrl', 'https://support.example.com/tickets/' || i),
+        i,
         NULL,
         'bench-' || i,
-        'bench'
+        'bench',
+        now()
       FROM generate_series(${from}, ${to}) AS i`)
     bar.update(to)
   }

@@ -301,12 +301,15 @@ export function describeBody(body: FuzzBody): string {
  * - User.lastSeenAt: moves with the signed-in user's own requests, at most once a minute (a
  *   query by a signed-in user is a valid request);
  * - Session.expiresAt/updatedAt: Blitz extends a session's expiry as it is used;
- * - AuditEventDay.lastId: kept by a trigger from AuditEvent, whose new rows are checked one by one.
+ * - AuditEventDay.lastId: kept by a trigger from AuditEvent, whose new rows are checked one by one;
+ * - AuditEvent's chain fields: set once by the sealer after the event commits (the seals of the
+ *   new rows are checked apart).
  */
 export const VOLATILE_COLUMNS: Record<string, string[]> = {
   User: ["lastSeenAt", "updatedAt"],
   Session: ["expiresAt", "updatedAt"],
   AuditEventDay: ["lastId"],
+  AuditEvent: ["chainPosition", "prevHash", "hash", "keyId", "sealedAt"],
 }
 
 export type DbSnapshot = { tables: Record<string, { rows: number; hash: string }>; lastAuditId: number }

@@ -11,6 +11,7 @@ import { readLastCheckpoint, verifyAuditChain, writeAuditCheckpoint } from "app/
 import { legacyAuditHash, sealAuditEvent } from "app/audit/hash"
 import { auditKey, auditKeyFrom } from "app/audit/key"
 import { flushAuditCheckpoint, recordAuditEvent } from "app/audit/log"
+import { sealInTransaction, sealPendingAuditEvents } from "app/audit/sealer"
 import { TestBrowser } from "test/helpers/browser"
 import { PASSWORD, createUser } from "test/helpers/fixtures"
 import { createScratchDatabase } from "test/helpers/postgres"
@@ -87,6 +88,8 @@ async function recordEvents(count: number) {
       }),
     )
   }
+  // This file's own database: the app's sealer (on the shared test database) does not see it.
+  await sealPendingAuditEvents({ client })
 }
 
 const allRows = (tx: Prisma.TransactionClient | PrismaClient = client) =>
@@ -180,14 +183,17 @@ describe("npm run audit:verify", () => {
   it("accepts legacy unkeyed rows only as the prefix that the first keyed event seals", async () => {
     // A database from before keys: rows hashed with plain SHA-256 and no key id.
     let prevHash: string | null = null
-    for (const n of [1, 2]) {
+    for (const chainPosition of [1, 2]) {
+      const n = chainPosition
       const fields = {
         ...{ action: "SIGNED_IN" as const, at: new Date(), actorId: n, subjectId: n },
         ...{ impersonationId: null, organizationId: null, ip: null, userAgent: null },
         details: { legacy: n },
       }
       const hash = legacyAuditHash(prevHash, fields)
-      await client.auditEvent.create({ data: { ...fields, prevHash, hash, keyId: null } })
+      const sealedAt = new Date()
+      const data = { ...fields, chainPosition, prevHash, hash, keyId: null, sealedAt }
+      await client.auditEvent.create({ data })
       prevHash = hash
     }
     expect(await verify()).toMatchObject({ ok: true, events: 2, legacyEvents: 2, checkpoint: null })
@@ -293,6 +299,7 @@ describe("npm run audit:verify", () => {
           ...{ impersonationId: null, organizationId: null, details: { i } },
         })
       }
+      await sealInTransaction(tx)
     }, verify)
     expect(continued).toMatchObject(missingTail)
     expect(continued.ok || continued.problem).toMatch(/^Rewritten: .* but that event is gone/)

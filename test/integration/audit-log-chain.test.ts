@@ -11,6 +11,7 @@ import {
   runFullWalk,
 } from "app/audit/chainState"
 import { recordAuditEvent } from "app/audit/log"
+import { sealInTransaction, sealPendingAuditEvents } from "app/audit/sealer"
 
 /**
  * The audit page's chain state: the events since the last checkpoint are verified on every
@@ -31,7 +32,15 @@ async function recordEvent(client: Prisma.TransactionClient | null = null, reaso
       organizationId: null,
       details: { reason },
     })
-  return client ? write(client) : db.$transaction(write)
+  // Sealed at once, as the app's sealer does right after the commit.
+  if (client) {
+    const row = await write(client)
+    await sealInTransaction(client)
+    return row
+  }
+  const row = await db.$transaction(write)
+  await sealPendingAuditEvents()
+  return row
 }
 
 class Rollback extends Error {}

@@ -4,6 +4,7 @@ import superjson from "superjson"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import db from "db"
 import { sealAuditEvent } from "app/audit/hash"
+import { sealPendingAuditEvents } from "app/audit/sealer"
 import { auditKey } from "app/audit/key"
 import { POST as rpcPost } from "app/api/rpc/[[...blitz]]/route"
 import * as collectionRoute from "app/api/actor-tokens/route"
@@ -221,15 +222,25 @@ beforeAll(async () => {
  */
 async function unverifiedAuditRowsSince(id: number): Promise<string[]> {
   const key = auditKey()
-  const previous = await db.auditEvent.findUnique({ where: { id }, select: { hash: true } })
-  let prevHash = previous?.hash ?? null
+  await sealPendingAuditEvents() // events commit first and are sealed just after
+  const rows = await db.auditEvent.findMany({ where: { id: { gt: id } }, orderBy: { chainPosition: "asc" } })
+  const positionsBefore = rows.flatMap((row) => (row.chainPosition && row.chainPosition > 1 ? [row.chainPosition - 1] : []))
+  const before = await db.auditEvent.findMany({
+    where: { chainPosition: { in: positionsBefore } },
+    select: { chainPosition: true, hash: true },
+  })
+  const hashAt = new Map(before.map((row) => [row.chainPosition, row.hash]))
   const problems: string[] = []
-  for (const row of await db.auditEvent.findMany({ where: { id: { gt: id } }, orderBy: { id: "asc" } })) {
+  for (const row of rows) {
+    if (row.chainPosition === null) {
+      problems.push(`event #${row.id} is not sealed`)
+      continue
+    }
+    const prevHash = row.chainPosition === 1 ? null : (hashAt.get(row.chainPosition - 1) ?? "missing")
     if (row.prevHash !== prevHash) problems.push(`event #${row.id} does not link to the event before it`)
     if (row.hash !== sealAuditEvent(key, row.prevHash, { ...row, details: row.details as Record<string, unknown> })) {
       problems.push(`event #${row.id} does not match its seal: ${JSON.stringify(row.details).slice(0, 300)}`)
     }
-    prevHash = row.hash
   }
   return problems
 }

@@ -1,0 +1,125 @@
+/**
+ * `tsx test/bench/auditAppend.ts [--writers 50] [--seconds 10]`: audit append throughput on
+ * PostgreSQL. A scratch database (migrated), `writers` concurrent loops each committing
+ * `db.$transaction(tx => recordAuditEvent(tx, ...))` for `seconds`; then everything pending is
+ * sealed and the whole chain verified. The seal lag is the time from an event's insert to its
+ * seal (sealedAt - recordedAt, both from the database clock), p99 over the run.
+ */
+import fs from "node:fs"
+import os from "node:os"
+import path from "node:path"
+import { performance } from "node:perf_hooks"
+
+export type AuditAppendResult = {
+  events: number
+  seconds: number
+  eventsPerSecond: number
+  verified: boolean
+  sealLagP99Ms: number | null
+  /** The verifier's words when the chain does not verify. */
+  problem: string | null
+  writers: number
+  poolSize: number
+  /** This process's CPU while the writers ran (100: one core busy; the sealer runs here too). */
+  nodeCpuPercent: number
+}
+
+export async function benchAuditAppend({
+  writers = 50,
+  seconds = 10,
+}: { writers?: number; seconds?: number } = {}): Promise<AuditAppendResult> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-audit-append-"))
+  // Before any app module loads: db/index.ts and serverConfig read these once.
+  process.env.AUDIT_CHECKPOINT_FILE = path.join(tmp, "audit-checkpoints.jsonl")
+  process.env.AUDIT_HMAC_KEY ??= "bench-audit-key-that-is-long-enough-0123456789"
+  process.env.LOG_LEVEL ??= "warn"
+  const { createScratchDatabase } = await import("test/helpers/postgres")
+  const { migratePostgres } = await import("db/migrate")
+  const { poolSizeFromEnv } = await import("db/engine")
+  const scratch = await createScratchDatabase("auditappend_bench")
+  try {
+    await migratePostgres(scratch.url)
+    process.env.DATABASE_URL = scratch.url
+    const { default: db } = await import("db")
+    const { recordAuditEvent } = await import("app/audit/log")
+    const { verifyAuditChain } = await import("app/audit/chain")
+    const sealer = await import("app/audit/sealer").catch(() => null)
+    try {
+      const deadline = performance.now() + seconds * 1000
+      let events = 0
+      const cpuAtStart = process.cpuUsage()
+      const started = performance.now()
+      await Promise.all(
+        Array.from({ length: writers }, async (_, writer) => {
+          for (let n = 0; performance.now() < deadline; n++) {
+            await db.$transaction((tx) =>
+              recordAuditEvent(tx, {
+                action: "SIGNED_IN",
+                actorId: null,
+                subjectId: writer + 1,
+                impersonationId: null,
+                organizationId: null,
+                details: { writer, n },
+              }),
+            )
+            events++
+          }
+        }),
+      )
+      const elapsed = (performance.now() - started) / 1000
+      const cpu = process.cpuUsage(cpuAtStart)
+      const nodeCpuPercent = Math.round((cpu.user + cpu.system) / 1e4 / elapsed)
+      let sealLagP99Ms: number | null = 0
+      if (sealer) {
+        await sealer.sealPendingAuditEvents()
+        const [lag] = await db.$queryRaw<Array<{ p99: number | null }>>`
+          SELECT percentile_cont(0.99) WITHIN GROUP (
+            ORDER BY extract(epoch FROM "sealedAt" - "recordedAt") * 1000) AS "p99"
+          FROM "AuditEvent"`
+        sealLagP99Ms = lag?.p99 == null ? null : Math.round(Number(lag.p99) * 10) / 10
+      }
+      const verdict = await verifyAuditChain({ checkpointFile: null })
+      return {
+        events,
+        seconds: Math.round(elapsed * 100) / 100,
+        eventsPerSecond: Math.round(events / elapsed),
+        verified: verdict.ok && verdict.events === events,
+        sealLagP99Ms,
+        problem: verdict.ok
+          ? verdict.events === events
+            ? null
+            : `${verdict.events} events in the chain, ${events} written`
+          : verdict.problem,
+        writers,
+        poolSize: poolSizeFromEnv(),
+        nodeCpuPercent,
+      }
+    } finally {
+      await sealer?.stopAuditSealing()
+      await db.$disconnect()
+    }
+  } finally {
+    await scratch.drop()
+    fs.rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+function numberArg(name: string): number | undefined {
+  const at = process.argv.indexOf(`--${name}`)
+  if (at < 0) return undefined
+  const value = Number(process.argv[at + 1])
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number >= 1`)
+  return value
+}
+
+if (process.argv[1]?.endsWith("auditAppend.ts")) {
+  benchAuditAppend({ writers: numberArg("writers"), seconds: numberArg("seconds") })
+    .then((result) => {
+      console.log(JSON.stringify(result))
+      process.exitCode = result.verified ? 0 : 1
+    })
+    .catch((error: unknown) => {
+      console.error(error)
+      process.exitCode = 2
+    })
+}

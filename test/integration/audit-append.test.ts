@@ -1,0 +1,301 @@
+import { PGlite } from "@electric-sql/pglite"
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm"
+import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils"
+import { Client } from "pg"
+import { afterAll, beforeAll, describe, expect, it, inject } from "vitest"
+import { Prisma, PrismaClient } from "db"
+import {
+  applyMigrations,
+  pgliteExecutor,
+  postgresExecutor,
+  readMigrations,
+  type MigrationExecutor,
+} from "db/migrate"
+import { SEAL_GRACE_MS, verifyAuditChain } from "app/audit/chain"
+import { sealAuditEvent } from "app/audit/hash"
+import { auditKey } from "app/audit/key"
+import { recordAuditEvent, type AuditEntry } from "app/audit/log"
+import { sealInTransaction, sealPendingAuditEvents } from "app/audit/sealer"
+import { createScratchDatabase } from "test/helpers/postgres"
+
+/**
+ * The audit append (issue 9, item 5): one INSERT in the caller's transaction, no lock shared by
+ * writers; a sealer links committed events into the chain afterwards, each exactly once, in the
+ * order it seals them, and the verifier tells a late seal from a missing one.
+ */
+
+const databaseUrl = inject("databaseUrl")
+const engine = databaseUrl ? "PostgreSQL" : "PGlite"
+
+type Database = {
+  client: PrismaClient
+  /** SQL statements the client sent since the last clear, BEGIN/COMMIT/ROLLBACK left out. */
+  statements: string[]
+  raw: MigrationExecutor
+  dispose: () => Promise<void>
+}
+
+/** A database of its own (the tests seal and verify the whole chain), migrated up to `upTo`. */
+async function openDatabase(upTo?: string): Promise<Database> {
+  const migrations = readMigrations().filter((m) => !upTo || m.name <= upTo)
+  const statements: string[] = []
+  const withLog = (adapter: SqlDriverAdapterFactory) => {
+    const logged = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] })
+    logged.$on("query", (event) => {
+      // The PGlite adapter reports its COMMIT as a comment, `-- Implicit "COMMIT" query...`.
+      const control = /^(-- Implicit "?)?(BEGIN|COMMIT|ROLLBACK)\b/i
+      if (!control.test(event.query.trim())) statements.push(event.query)
+    })
+    return logged as unknown as PrismaClient
+  }
+  let client: PrismaClient
+  let raw: MigrationExecutor
+  let close: () => Promise<void>
+  if (databaseUrl) {
+    const scratch = await createScratchDatabase("auditappend")
+    const pg = new Client({ connectionString: scratch.url })
+    await pg.connect()
+    raw = postgresExecutor(pg)
+    await applyMigrations(raw, migrations)
+    const { PrismaPg } = await import("@prisma/adapter-pg")
+    client = withLog(new PrismaPg({ connectionString: scratch.url, max: 8 }))
+    close = async () => {
+      await pg.end()
+      await scratch.drop()
+    }
+  } else {
+    const pg = new PGlite({ extensions: { pg_trgm } })
+    raw = pgliteExecutor(pg)
+    await applyMigrations(raw, migrations)
+    const { PrismaPGlite } = await import("pglite-prisma-adapter")
+    const adapter = new PrismaPGlite(pg) as unknown as SqlDriverAdapterFactory
+    client = withLog(adapter)
+    close = () => pg.close()
+  }
+  return {
+    client,
+    statements,
+    raw,
+    dispose: async () => {
+      await client.$disconnect()
+      await close()
+    },
+  }
+}
+
+let counter = 0
+const entry = (label: string): AuditEntry => ({
+  action: "SIGNED_IN",
+  actorId: null,
+  subjectId: ++counter,
+  impersonationId: null,
+  organizationId: null,
+  details: { label },
+})
+
+class Rollback extends Error {}
+
+/** Runs `fn` in a transaction that is then rolled back. */
+async function rolledBack(client: PrismaClient, fn: (tx: Prisma.TransactionClient) => Promise<void>) {
+  await client
+    .$transaction(
+      async (tx) => {
+        await fn(tx)
+        throw new Rollback()
+      },
+      { timeout: 30_000 },
+    )
+    .catch((error: unknown) => {
+      if (!(error instanceof Rollback)) throw error
+    })
+}
+
+function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
+}
+
+const verify = (client: Prisma.TransactionClient | PrismaClient, now?: Date) =>
+  verifyAuditChain({ client, checkpointFile: null, now })
+
+describe(`the audit append on ${engine}`, () => {
+  let db: Database
+
+  beforeAll(async () => {
+    db = await openDatabase()
+  })
+  afterAll(async () => {
+    await db.dispose()
+  })
+
+  it("is one INSERT in the caller's transaction, sealed after the commit", async () => {
+    db.statements.length = 0
+    const row = await db.client.$transaction((tx) => recordAuditEvent(tx, entry("one statement")))
+    expect(db.statements, db.statements.join("\n")).toHaveLength(1)
+    expect(db.statements[0]).toMatch(/^INSERT INTO "public"\."AuditEvent"/)
+    expect(row).toMatchObject({ chainPosition: null, prevHash: null, hash: null })
+
+    const { sealed } = await sealPendingAuditEvents({ client: db.client })
+    expect(sealed).toEqual([row.id])
+    const stored = await db.client.auditEvent.findUniqueOrThrow({ where: { id: row.id } })
+    expect(stored).toMatchObject({ chainPosition: 1, prevHash: null, keyId: auditKey().id })
+    const fields = { ...stored, details: stored.details as Record<string, unknown> }
+    expect(stored.hash).toBe(sealAuditEvent(auditKey(), null, fields)) // the formula of old
+    expect(await verify(db.client)).toMatchObject({ ok: true, events: 1, pending: 0 })
+  })
+
+  // PGlite is one connection: its transactions run one at a time, whatever the app does.
+  it.runIf(databaseUrl)(
+    "lets two open transactions each append, the later commit taking the later place",
+    async () => {
+      let release!: () => void
+      const held = new Promise<void>((resolve) => (release = resolve))
+      let appended!: () => void
+      const firstAppended = new Promise<void>((resolve) => (appended = resolve))
+      const first = db.client.$transaction(
+        async (tx) => {
+          const row = await recordAuditEvent(tx, entry("first, committed last"))
+          appended()
+          await held // still open while the second appends and commits
+          return row
+        },
+        { timeout: 20_000 },
+      )
+      await firstAppended
+      // With a lock shared by writers (the old design) this waits for the first: a deadlock.
+      const second = await within(
+        5000,
+        db.client.$transaction((tx) => recordAuditEvent(tx, entry("second, committed first"))),
+        "an append while another transaction with an append is open",
+      )
+      expect((await sealPendingAuditEvents({ client: db.client })).sealed).toEqual([second.id])
+      release()
+      const row = await first
+      expect(row.id).toBeLessThan(second.id)
+      expect((await sealPendingAuditEvents({ client: db.client })).sealed).toEqual([row.id])
+
+      const [a, b] = await Promise.all(
+        [row.id, second.id].map((id) => db.client.auditEvent.findUniqueOrThrow({ where: { id } })),
+      )
+      expect(a!.chainPosition).toBe(b!.chainPosition! + 1) // sealing order, not id order
+      expect(a!.prevHash).toBe(b!.hash)
+      expect(await verify(db.client)).toMatchObject({ ok: true, lastId: row.id, pending: 0 })
+    },
+  )
+
+  it("seals every event exactly once with sealers racing concurrent writers", async () => {
+    const before = await db.client.auditEvent.count()
+    const WRITERS = 10
+    const EACH = 15
+    let writing = true
+    const sealedBy: number[][] = [[], [], []]
+    const sealers = sealedBy.map(async (mine) => {
+      while (writing) {
+        const pass = await sealPendingAuditEvents({ client: db.client, waitMs: 0, batch: 7 })
+        mine.push(...pass.sealed)
+        await new Promise((resolve) => setTimeout(resolve, 1))
+      }
+    })
+    await Promise.all(
+      Array.from({ length: WRITERS }, async (_, w) => {
+        for (let n = 0; n < EACH; n++) {
+          await db.client.$transaction((tx) => recordAuditEvent(tx, entry(`writer ${w} #${n}`)))
+        }
+      }),
+    )
+    writing = false
+    await Promise.all(sealers)
+    sealedBy[0]!.push(...(await sealPendingAuditEvents({ client: db.client })).sealed)
+
+    const all = sealedBy.flat()
+    expect(all).toHaveLength(WRITERS * EACH) // none skipped...
+    expect(new Set(all).size).toBe(all.length) // ...none twice
+    const rows = await db.client.auditEvent.findMany({ orderBy: { chainPosition: "asc" } })
+    expect(rows).toHaveLength(before + WRITERS * EACH)
+    expect(rows.map((row) => row.chainPosition)).toEqual(rows.map((_, i) => i + 1))
+    expect(await verify(db.client)).toMatchObject({ ok: true, events: rows.length, pending: 0 })
+  })
+
+  it("reports an event unsealed past the grace as a failure, a recent one as pending", async () => {
+    await rolledBack(db.client, async (tx) => {
+      // Inserted behind the app's back: no content MAC, so the sealer never takes it.
+      const forged = await tx.auditEvent.create({
+        data: { ...entry("forged"), at: new Date(), details: { label: "forged" } },
+      })
+      expect((await sealInTransaction(tx)).sealed).toEqual([])
+      expect(await tx.auditEvent.findUniqueOrThrow({ where: { id: forged.id } })).toMatchObject({
+        chainPosition: null,
+      })
+      expect(await verify(tx)).toMatchObject({ ok: true, pending: 1 })
+      const later = new Date(Date.now() + SEAL_GRACE_MS + 60_000)
+      const verdict = await verify(tx, later)
+      expect(verdict).toMatchObject({ ok: false, failure: "UNSEALED", brokenAtId: forged.id })
+      expect(verdict.ok || verdict.problem).toMatch(
+        new RegExp(`^event #${forged.id}, recorded at .*, is still not sealed`),
+      )
+    })
+    expect(await verify(db.client)).toMatchObject({ ok: true, pending: 0 })
+  })
+
+  it("lets the chain fields be set once, and nothing else be changed", async () => {
+    const row = await db.client.$transaction((tx) => recordAuditEvent(tx, entry("trigger")))
+    const refused = /AuditEvent is append-only/
+    // Unsealed: its content stays, and a seal that changes content is refused too.
+    await expect(
+      db.client.auditEvent.update({ where: { id: row.id }, data: { details: { label: "edited" } } }),
+    ).rejects.toThrow(refused)
+    await expect(
+      db.client.auditEvent.update({
+        where: { id: row.id },
+        data: { chainPosition: 10_000, hash: "x", sealedAt: new Date(), actorId: 666 },
+      }),
+    ).rejects.toThrow(refused)
+    await expect(db.client.auditEvent.delete({ where: { id: row.id } })).rejects.toThrow(refused)
+    await sealPendingAuditEvents({ client: db.client })
+    // Sealed: the seal cannot be redone or moved.
+    for (const data of [{ chainPosition: 10_000 }, { hash: "x" }, { prevHash: null }]) {
+      await expect(db.client.auditEvent.update({ where: { id: row.id }, data })).rejects.toThrow(refused)
+    }
+    expect(await verify(db.client)).toMatchObject({ ok: true, lastId: row.id })
+  })
+})
+
+describe(`the migration to sealed positions on ${engine}`, () => {
+  it("keeps an existing chain, linked in id order, valid in that order", async () => {
+    const db = await openDatabase("20261206001000_access_request_expiry")
+    try {
+      const key = auditKey()
+      let prevHash: string | null = null
+      // Ids with a gap, as a rolled-back transaction leaves.
+      for (const id of [3, 4, 9]) {
+        const fields = {
+          ...{ action: "SIGNED_IN" as const, at: new Date(Date.UTC(2026, 10, id)), actorId: id },
+          ...{ subjectId: null, impersonationId: null, organizationId: null, ip: null, userAgent: null },
+          details: { old: id },
+        }
+        const hash = sealAuditEvent(key, prevHash, fields)
+        await db.raw.query(
+          `INSERT INTO "AuditEvent" ("id", "at", "action", "actorId", "details", "prevHash", "hash", "keyId")
+           VALUES ($1, $2, 'SIGNED_IN', $3, $4, $5, $6, $7)`,
+          [id, fields.at.toISOString(), id, JSON.stringify(fields.details), prevHash, hash, key.id],
+        )
+        prevHash = hash
+      }
+      await applyMigrations(db.raw)
+      const rows = await db.raw.query<{ id: number; chainPosition: number }>(
+        `SELECT "id", "chainPosition" FROM "AuditEvent" ORDER BY "id"`,
+      )
+      expect(rows.map((row) => [row.id, row.chainPosition])).toEqual([[3, 1], [4, 2], [9, 3]])
+      expect(await verify(db.client)).toMatchObject({ ok: true, events: 3, lastId: 9 })
+      // New events continue the chain after the migrated ones.
+      const row = await db.client.$transaction((tx) => recordAuditEvent(tx, entry("after")))
+      await sealPendingAuditEvents({ client: db.client })
+      expect(await verify(db.client)).toMatchObject({ ok: true, events: 4, lastId: row.id })
+    } finally {
+      await db.dispose()
+    }
+  })
+})
