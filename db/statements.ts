@@ -17,8 +17,7 @@ const shared = globalThis as { __sqlStatementStorage?: AsyncLocalStorage<Counter
 const storage = (shared.__sqlStatementStorage ??= new AsyncLocalStorage<Counter>())
 const total = (shared.__sqlStatementTotal ??= { statements: 0 })
 
-function count(what?: unknown) {
-  if (process.env.DEBUG_SQL_COUNT && storage.getStore()) console.log("SQL>", typeof what === "string" ? what : (what as { sql?: string })?.sql?.slice(0, 300) ?? "(tx control)")
+function count() {
   total.statements++
   const current = storage.getStore()
   if (current) current.statements++
@@ -39,20 +38,20 @@ function wrapTransaction(tx: Transaction): Transaction {
   // Where the adapter sends COMMIT/ROLLBACK itself, Prisma does not send it as a query.
   const phantom = tx.options.usePhantomQuery
   return Object.assign(Object.create(tx) as Transaction, {
-    queryRaw: (query: Parameters<Transaction["queryRaw"]>[0]) => (count(query), tx.queryRaw(query)),
-    executeRaw: (query: Parameters<Transaction["executeRaw"]>[0]) => (count(query), tx.executeRaw(query)),
-    commit: () => (phantom && count("COMMIT/ROLLBACK"), tx.commit()),
-    rollback: () => (phantom && count("COMMIT/ROLLBACK"), tx.rollback()),
+    queryRaw: (query: Parameters<Transaction["queryRaw"]>[0]) => (count(), tx.queryRaw(query)),
+    executeRaw: (query: Parameters<Transaction["executeRaw"]>[0]) => (count(), tx.executeRaw(query)),
+    commit: () => (phantom && count(), tx.commit()),
+    rollback: () => (phantom && count(), tx.rollback()),
   })
 }
 
 function wrapAdapter(adapter: SqlDriverAdapter): SqlDriverAdapter {
   return Object.assign(Object.create(adapter) as SqlDriverAdapter, {
-    queryRaw: (query: Parameters<SqlDriverAdapter["queryRaw"]>[0]) => (count(query), adapter.queryRaw(query)),
-    executeRaw: (query: Parameters<SqlDriverAdapter["executeRaw"]>[0]) => (count(query), adapter.executeRaw(query)),
+    queryRaw: (query: Parameters<SqlDriverAdapter["queryRaw"]>[0]) => (count(), adapter.queryRaw(query)),
+    executeRaw: (query: Parameters<SqlDriverAdapter["executeRaw"]>[0]) => (count(), adapter.executeRaw(query)),
     executeScript: (script: string) => (count(), adapter.executeScript(script)),
     startTransaction: async (isolationLevel?: Parameters<SqlDriverAdapter["startTransaction"]>[0]) => {
-      count("BEGIN") // BEGIN, sent by the adapter (and SET TRANSACTION when a level is asked: never here)
+      count() // BEGIN, sent by the adapter (and SET TRANSACTION when a level is asked: never here)
       return wrapTransaction(await adapter.startTransaction(isolationLevel))
     },
   })
