@@ -29,6 +29,11 @@ export function countStatements<T>(fn: () => T): { counter: Counter; result: T }
   return { counter, result: storage.run(counter, fn) }
 }
 
+/** Runs `fn` counting into no request's counter (work a request starts for later, such as a timer). */
+export function outsideStatementCount<T>(fn: () => T): T {
+  return storage.exit(fn)
+}
+
 /** Statements this process has sent since it started. */
 export function statementsSent(): number {
   return total.statements

@@ -1,5 +1,4 @@
 import { Prisma } from "db"
-import { afterAuditEvent } from "integrations/events"
 import { currentRequestMeta } from "app/core/requestContext"
 import { auditContentMac, type SealedFields } from "./hash"
 import { auditKey } from "./key"
@@ -22,7 +21,8 @@ export type AuditEntry = {
 
 /**
  * Records one event in the caller's transaction: one INSERT, and no wait on other writers. The
- * event joins the hash chain after it commits, when the sealer (./sealer.ts) links it.
+ * event joins the hash chain after it commits, when the sealer (./sealer.ts) links it; what it
+ * sends (a receipt, webhooks) is queued then.
  */
 export async function recordAuditEvent(tx: Tx, entry: AuditEntry, at = new Date()) {
   const key = auditKey()
@@ -38,8 +38,6 @@ export async function recordAuditEvent(tx: Tx, entry: AuditEntry, at = new Date(
       contentMac: auditContentMac(key, event),
     },
   })
-  // What the event sends (receipt, webhooks) commits or rolls back with it.
-  await afterAuditEvent(tx, row)
   sealSoon(row.id)
   return row
 }

@@ -1,5 +1,6 @@
 import db, { Prisma } from "db"
 import { outsideDbScope } from "db/scope"
+import { afterAuditEvents } from "integrations/events"
 import { log } from "app/core/log"
 import { serverConfig } from "app/core/serverConfig"
 import { writeAuditCheckpoint } from "./chain"
@@ -40,7 +41,8 @@ const refusedIds = new Set<number>()
 /**
  * One sealing pass inside `tx`: takes the chain lock (or returns busy), reads the chain's head
  * and up to `batch` committed unsealed events in id order, computes each seal as the writers
- * once did (HMAC over the previous hash and the content), and writes them in ONE statement.
+ * once did (HMAC over the previous hash and the content), and writes them in ONE statement;
+ * then queues what those events send (integrations/events.ts).
  */
 export async function sealInTransaction(
   tx: Prisma.TransactionClient,
@@ -104,6 +106,10 @@ export async function sealInTransaction(
     throw new Error(`Audit seal: ${updated} of ${seals.length} events updated; pass rolled back`)
   }
   pass.sealed = seals.map((seal) => seal.id)
+  // What the events send (receipts, webhooks) is queued with their seal: once per event, and
+  // never for an event that is not the app's.
+  const sealedIds = new Set(pass.sealed)
+  await afterAuditEvents(tx, pending.filter((row) => sealedIds.has(row.id)))
   return pass
 }
 
