@@ -136,6 +136,7 @@ export async function sealPendingAuditEvents({
       timeout: 30_000,
     })
     result.sealed.push(...pass.sealed)
+    for (const id of pass.sealed) awaiting.delete(id) // sealed, whoever asked: no retry for it
     result.startsKeyedChain ||= pass.startsKeyedChain && pass.sealed.length > 0
     if (pass.busy) {
       if (Date.now() >= giveUpAt) return { ...result, busy: true }

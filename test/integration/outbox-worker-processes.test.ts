@@ -14,6 +14,8 @@ const dataDir = vi.hoisted(() => {
 })
 
 import db, { engine } from "db"
+import { sealPendingAuditEvents } from "app/audit/log"
+import { stopAuditSealing } from "app/audit/sealer"
 import { closeEmbedded } from "db/engine"
 import { flushAuditCheckpoint } from "app/audit/log"
 import { serverConfig } from "app/core/serverConfig"
@@ -79,12 +81,14 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
 async function handOverDatabase() {
   if (engine.kind !== "pglite") return
   await flushAuditCheckpoint() // its timer would reopen the folder behind the worker's back
+  await stopAuditSealing() // so would a sealing retry
   await db.$disconnect()
   await closeEmbedded(engine.dataDir)
 }
 
 /** Delivers what other test files left due (files share one PostgreSQL database), so only this file's messages remain. */
 async function drainInProcess() {
+  await sealPendingAuditEvents() // what events send is queued when they are sealed
   for (let pass = 0; pass < 1000; pass++) if ((await runOutboxPass()).claimed === 0) return
 }
 
@@ -132,6 +136,7 @@ describe("a worker killed between the commit and the send", () => {
       const ended = await db.auditEvent.findFirstOrThrow({
         where: { impersonationId: started.result!.impersonationId, action: "IMPERSONATION_ENDED" },
       })
+      await sealPendingAuditEvents()
       const receipt = await db.outboxMessage.findFirstOrThrow({ where: { auditEventId: ended.id, kind: "EMAIL" } })
       expect(receipt).toMatchObject({ status: "PENDING", attempts: 0, to: user.email })
       const connectionsBefore = smtp.connections()
