@@ -21,6 +21,8 @@ export type RequestMeta = {
    * to reuse (app/impersonation/guard.ts `sessionForRequest`); null once the session changes.
    */
   session?: { handle: string; read: SessionRead | null } | null
+  /** The request's session cookie names a session this process replaced a moment ago. */
+  sessionReplaced?: boolean
   /** The impersonation this request started (its session row takes its end from it). */
   startedImpersonation?: { id: number; expiresAt: Date } | null
 }

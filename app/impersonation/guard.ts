@@ -115,9 +115,48 @@ export function forgetSessionRead() {
   currentRequestMeta().session = null
 }
 
+/**
+ * Session handles this process replaced in the last minute (a start, a Stop, a rotation), so
+ * that a request of another tab that was already on its way with the old cookie is answered
+ * as signed out without touching the browser's cookies: its answer may arrive after the one
+ * that set the new session, and would otherwise sign the browser out (Blitz answers a missing
+ * session with anonymous cookies). Per process: behind a load balancer, another instance
+ * clears the old cookies as for any session it cannot find.
+ */
+const REPLACED_SESSION_MEMORY_MS = 60_000
+const replacedHandles = ((globalThis as { __replacedSessionHandles?: Map<string, number> }).__replacedSessionHandles ??=
+  new Map<string, number>())
+
+function rememberReplaced(handle: string, now = Date.now()) {
+  for (const [old, at] of replacedHandles) {
+    if (now - at < REPLACED_SESSION_MEMORY_MS) break // insertion order: the rest are newer
+    replacedHandles.delete(old)
+  }
+  replacedHandles.set(handle, now)
+}
+
+function wasReplacedRecently(handle: string, now = Date.now()): boolean {
+  const at = replacedHandles.get(handle)
+  return at !== undefined && now - at < REPLACED_SESSION_MEMORY_MS
+}
+
+/**
+ * Call before the statement that may delete the session row with this handle (a start, a Stop,
+ * a rotation): a concurrent request that finds the row gone a moment later knows why. If the
+ * row stays, nothing changes (the memory only speaks for rows that are not found).
+ */
+export function replacingSession(handle: string) {
+  rememberReplaced(handle)
+}
+
 /** This request deleted the session row with this handle (a start or a Stop consumed it). */
 export function sessionConsumed(handle: string) {
   currentRequestMeta().session = { handle, read: null }
+}
+
+/** Whether this request came with a session that a start, Stop or rotation replaced meanwhile. */
+export function requestSessionReplaced(): boolean {
+  return currentRequestMeta().sessionReplaced === true
 }
 
 /**
@@ -142,6 +181,14 @@ async function killSession(handle: string): Promise<null> {
  * that is already past its `expiresAt`.
  */
 export async function loadSessionForRequest(handle: string, now = new Date()): Promise<SessionRow | null> {
+  const session = await loadSession(handle, now)
+  // Gone because a start, Stop or rotation of another tab replaced it (before or while this
+  // request read it): this answer must not sign the browser out of the new session.
+  if (!session && wasReplacedRecently(handle)) currentRequestMeta().sessionReplaced = true
+  return session
+}
+
+async function loadSession(handle: string, now: Date): Promise<SessionRow | null> {
   forgetSessionRead()
   const read = await readSession(handle)
   if (!read) return null
@@ -223,8 +270,10 @@ export async function rotateReturnedSession(session: SessionContext): Promise<vo
   const { returnedFromImpersonation } = session.$publicData as Partial<PublicData>
   if (!handle || !returnedFromImpersonation) return
   const row = await db.session.findUnique({ where: { handle }, select: { userId: true } })
+  replacingSession(handle)
   const { count } = await db.session.deleteMany({ where: { handle } })
   if (count === 0 || !row?.userId) return
+  sessionConsumed(handle)
   const admin = await db.user.findUnique({ where: { id: row.userId }, ...userForPolicy })
   const policyAdmin = admin && toPolicyUser(admin)
   await session.$revoke()

@@ -4,7 +4,7 @@ import { recordAuditEvent } from "app/audit/log"
 import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
 import { currentRequestMeta } from "app/core/requestContext"
-import { endImpersonation, sessionConsumed } from "./guard"
+import { endImpersonation, replacingSession, sessionConsumed } from "./guard"
 import { STEP_UP_THROTTLED, checkStepUp } from "./stepUp"
 import {
   decideImpersonationStart,
@@ -97,6 +97,7 @@ function earliest(a: Date, b: Date | undefined): Date {
 async function startTransaction(args: StartArgs): Promise<Impersonation> {
   const { actorId, subject, grant, reason, ticketUrl, mode, adminSessionHandle, now } = args
   const limit = serverConfig.impersonation.monthlyQuota
+  if (adminSessionHandle) replacingSession(adminSessionHandle)
   return db.$transaction(
     async (tx) => {
       if (adminSessionHandle) {

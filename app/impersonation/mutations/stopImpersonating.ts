@@ -1,6 +1,6 @@
 import { resolver } from "@blitzjs/rpc"
 import db from "db"
-import { findSessionImpersonation, recordImpersonationEnded, sessionConsumed, toPolicyUser } from "../guard"
+import { findSessionImpersonation, recordImpersonationEnded, replacingSession, sessionConsumed, toPolicyUser } from "../guard"
 import { mayReturnToActor } from "../policy"
 import { StopImpersonatingInput } from "../schemas"
 
@@ -22,6 +22,7 @@ export default resolver.pipe(
     // Stop meeting the guard's hand-back at the time limit), one hands the browser back and the
     // other leaves the session alone, so one Stop never leaves two admin sessions.
     const now = new Date()
+    replacingSession(handle!)
     const consumed = await db.$transaction(async (tx) => {
       // One statement: the link is consumed and, if it was, the impersonation ended (conditional,
       // so an end that won the race, such as the guard's at the time limit, is kept as is).
