@@ -208,6 +208,7 @@ export async function stopAuditSealing(): Promise<void> {
   await settleAuditSealing()
   if (pendingCheckpoint) clearTimeout(pendingCheckpoint.timer)
   pendingCheckpoint = null
+  await flushing
 }
 
 /**
@@ -225,6 +226,7 @@ export async function sweepAuditSeals(): Promise<number> {
 const DUE_DELAY_MS = 1000
 let eventsSinceCheckpoint = 0
 let pendingCheckpoint: { timer: NodeJS.Timeout; at: number } | null = null
+let flushing: Promise<void> | null = null
 
 function scheduleCheckpoint(events: number, startsKeyedChain: boolean) {
   eventsSinceCheckpoint += events
@@ -238,7 +240,15 @@ function scheduleCheckpoint(events: number, startsKeyedChain: boolean) {
 }
 
 /** Seals what is pending, then writes the checkpoint now; failures are logged, never thrown. */
-export async function flushAuditCheckpoint(): Promise<void> {
+export function flushAuditCheckpoint(): Promise<void> {
+  const flush = flushNow().finally(() => {
+    if (flushing === flush) flushing = null
+  })
+  flushing = flush
+  return flush
+}
+
+async function flushNow(): Promise<void> {
   if (pendingCheckpoint) clearTimeout(pendingCheckpoint.timer)
   pendingCheckpoint = null
   eventsSinceCheckpoint = 0
