@@ -1,4 +1,4 @@
-import db, { Prisma } from "db"
+import db, { engine, Prisma, PrismaClient } from "db"
 import { outsideDbScope } from "db/scope"
 import { log } from "app/core/log"
 import { serverConfig } from "app/core/serverConfig"
@@ -107,8 +107,25 @@ export async function sealInTransaction(
   return pass
 }
 
+type SealClient = Pick<typeof db, "$transaction">
+
+// On PostgreSQL the sealer has a connection of its own: behind a pool full of writers it would
+// queue with them, and events would wait that long for their seal. (PGlite is one connection.)
+let ownClient: PrismaClient | null = null
+
+function sealClient(): SealClient {
+  if (engine.kind !== "postgres") return db
+  if (!ownClient) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PrismaPg } = require("@prisma/adapter-pg") as typeof import("@prisma/adapter-pg")
+    const adapter = new PrismaPg({ connectionString: engine.url, max: 1, allowExitOnIdle: true })
+    ownClient = new PrismaClient({ adapter })
+  }
+  return ownClient
+}
+
 type SealOptions = {
-  client?: Pick<typeof db, "$transaction">
+  client?: SealClient
   key?: AuditKey
   batch?: number
   /** How long to wait for another instance that holds the lock (0: leave the work to it). */
@@ -117,7 +134,7 @@ type SealOptions = {
 
 /** Seals every committed event still unsealed, batch after batch; returns the ids it sealed. */
 export async function sealPendingAuditEvents({
-  client = db,
+  client = sealClient(),
   key = auditKey(),
   batch = SEAL_BATCH,
   waitMs = 5000,
@@ -130,6 +147,7 @@ export async function sealPendingAuditEvents({
       timeout: 30_000,
     })
     result.sealed.push(...pass.sealed)
+    for (const id of pass.sealed) awaiting.delete(id)
     result.startsKeyedChain ||= pass.startsKeyedChain && pass.sealed.length > 0
     if (pass.busy) {
       if (Date.now() >= giveUpAt) return { ...result, busy: true }
@@ -169,6 +187,7 @@ function arm(delayMs: number) {
 
 function startPass() {
   timer = null
+  if (awaiting.size === 0) return // sealed meanwhile by another call in this process
   running = sealAwaited().finally(() => {
     running = null
     if (awaiting.size > 0) {
@@ -181,7 +200,6 @@ function startPass() {
 async function sealAwaited() {
   try {
     const { sealed, startsKeyedChain } = await sealPendingAuditEvents({ waitMs: 0 })
-    for (const id of sealed) awaiting.delete(id)
     if (sealed.length > 0) scheduleCheckpoint(sealed.length, startsKeyedChain)
   } catch (error) {
     logSealFailure(error)
@@ -200,7 +218,8 @@ export async function settleAuditSealing(): Promise<void> {
   while (running) await running
 }
 
-/** Drops what this process still meant to seal or checkpoint (before closing its database). */
+/** Drops what this process still meant to seal or checkpoint, and closes the sealer's own
+ * connection (before closing the database). */
 export async function stopAuditSealing(): Promise<void> {
   if (timer) clearTimeout(timer)
   timer = null
@@ -209,6 +228,9 @@ export async function stopAuditSealing(): Promise<void> {
   if (pendingCheckpoint) clearTimeout(pendingCheckpoint.timer)
   pendingCheckpoint = null
   await flushing
+  const own = ownClient
+  ownClient = null
+  await own?.$disconnect()
 }
 
 /**
