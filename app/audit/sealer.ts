@@ -1,4 +1,4 @@
-import db, { Prisma } from "db"
+import db, { engine, Prisma, PrismaClient } from "db"
 import { outsideDbScope } from "db/scope"
 import { afterAuditEvents } from "integrations/events"
 import { log } from "app/core/log"
@@ -113,8 +113,25 @@ export async function sealInTransaction(
   return pass
 }
 
+type SealClient = Pick<typeof db, "$transaction">
+
+// On PostgreSQL the sealer has a connection of its own: behind a pool full of writers it would
+// queue with them, and events would wait that long for their seal. (PGlite is one connection.)
+let ownClient: PrismaClient | null = null
+
+function sealClient(): SealClient {
+  if (engine.kind !== "postgres") return db
+  if (!ownClient) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PrismaPg } = require("@prisma/adapter-pg") as typeof import("@prisma/adapter-pg")
+    const adapter = new PrismaPg({ connectionString: engine.url, max: 1, allowExitOnIdle: true })
+    ownClient = new PrismaClient({ adapter })
+  }
+  return ownClient
+}
+
 type SealOptions = {
-  client?: Pick<typeof db, "$transaction">
+  client?: SealClient
   key?: AuditKey
   batch?: number
   /** How long to wait for another instance that holds the lock (0: leave the work to it). */
@@ -123,7 +140,7 @@ type SealOptions = {
 
 /** Seals every committed event still unsealed, batch after batch; returns the ids it sealed. */
 export async function sealPendingAuditEvents({
-  client = db,
+  client = sealClient(),
   key = auditKey(),
   batch = SEAL_BATCH,
   waitMs = 5000,
@@ -176,6 +193,7 @@ function arm(delayMs: number) {
 
 function startPass() {
   timer = null
+  if (awaiting.size === 0) return // sealed meanwhile by another call in this process
   running = sealAwaited().finally(() => {
     running = null
     if (awaiting.size > 0) {
@@ -188,7 +206,6 @@ function startPass() {
 async function sealAwaited() {
   try {
     const { sealed, startsKeyedChain } = await sealPendingAuditEvents({ waitMs: 0 })
-    for (const id of sealed) awaiting.delete(id)
     if (sealed.length > 0) scheduleCheckpoint(sealed.length, startsKeyedChain)
   } catch (error) {
     logSealFailure(error)
@@ -207,7 +224,8 @@ export async function settleAuditSealing(): Promise<void> {
   while (running) await running
 }
 
-/** Drops what this process still meant to seal or checkpoint (before closing its database). */
+/** Drops what this process still meant to seal or checkpoint, and closes the sealer's own
+ * connection (before closing the database). */
 export async function stopAuditSealing(): Promise<void> {
   if (timer) clearTimeout(timer)
   timer = null
@@ -215,6 +233,10 @@ export async function stopAuditSealing(): Promise<void> {
   await settleAuditSealing()
   if (pendingCheckpoint) clearTimeout(pendingCheckpoint.timer)
   pendingCheckpoint = null
+  await flushing
+  const own = ownClient
+  ownClient = null
+  await own?.$disconnect()
 }
 
 /**
@@ -232,6 +254,7 @@ export async function sweepAuditSeals(): Promise<number> {
 const DUE_DELAY_MS = 1000
 let eventsSinceCheckpoint = 0
 let pendingCheckpoint: { timer: NodeJS.Timeout; at: number } | null = null
+let flushing: Promise<void> | null = null
 
 function scheduleCheckpoint(events: number, startsKeyedChain: boolean) {
   eventsSinceCheckpoint += events
@@ -245,7 +268,15 @@ function scheduleCheckpoint(events: number, startsKeyedChain: boolean) {
 }
 
 /** Seals what is pending, then writes the checkpoint now; failures are logged, never thrown. */
-export async function flushAuditCheckpoint(): Promise<void> {
+export function flushAuditCheckpoint(): Promise<void> {
+  const flush = flushNow().finally(() => {
+    if (flushing === flush) flushing = null
+  })
+  flushing = flush
+  return flush
+}
+
+async function flushNow(): Promise<void> {
   if (pendingCheckpoint) clearTimeout(pendingCheckpoint.timer)
   pendingCheckpoint = null
   eventsSinceCheckpoint = 0

@@ -2,7 +2,7 @@ import db, { engine } from "db"
 import { closeEmbedded, describeEngine } from "db/engine"
 import { checkpointFilePath, verifyAuditChain, type ChainVerdict } from "./chain"
 import { recordFullWalk } from "./chainState"
-import { sealPendingAuditEvents } from "./sealer"
+import { sealPendingAuditEvents, stopAuditSealing } from "./sealer"
 
 /** One line for people: what was verified, up to where, against which checkpoint. */
 export function describeVerdict(verdict: ChainVerdict): string {
@@ -50,6 +50,7 @@ if (process.argv[1]?.endsWith("verifyCommand.ts")) {
       process.exitCode = 2
     })
     .finally(async () => {
+      await stopAuditSealing()
       await db.$disconnect()
       if (engine.kind === "pglite") await closeEmbedded(engine.dataDir)
     })

@@ -3,7 +3,7 @@ import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm"
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils"
 import { Client } from "pg"
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest"
-import { Prisma, PrismaClient } from "db"
+import appDb, { Prisma, PrismaClient } from "db"
 import {
   applyMigrations,
   pgliteExecutor,
@@ -12,10 +12,11 @@ import {
   type MigrationExecutor,
 } from "db/migrate"
 import { SEAL_GRACE_MS, verifyAuditChain } from "app/audit/chain"
-import { sealAuditEvent } from "app/audit/hash"
+import { auditContentMac, sealAuditEvent } from "app/audit/hash"
 import { auditKey } from "app/audit/key"
 import { recordAuditEvent, type AuditEntry } from "app/audit/log"
-import { sealInTransaction, sealPendingAuditEvents } from "app/audit/sealer"
+import { sealInTransaction, sealPendingAuditEvents, stopAuditSealing } from "app/audit/sealer"
+import { periodicTasks } from "mailers/worker"
 import { createScratchDatabase } from "test/helpers/postgres"
 
 /**
@@ -297,5 +298,23 @@ describe(`the migration to sealed positions on ${engine}`, () => {
     } finally {
       await db.dispose()
     }
+  })
+})
+
+describe(`an event whose writer died before sealing it, on ${engine}`, () => {
+  it("is sealed by the periodic sweep every server process runs", async () => {
+    await stopAuditSealing() // nothing of this process's own is scheduled any more
+    // The row exactly as recordAuditEvent writes it, its process gone before any seal.
+    const at = new Date()
+    const { details, ...rest } = entry("orphan")
+    const mac = auditContentMac(auditKey(), { ...rest, details, at, ip: null, userAgent: null })
+    const data = { ...rest, details: details as Prisma.InputJsonValue, at, contentMac: mac }
+    const row = await appDb.auditEvent.create({ data })
+    expect(row.chainPosition).toBeNull()
+    const sweep = periodicTasks.find((task) => task.name === "seal audit events")!
+    await sweep.run(new Date())
+    const sealed = await appDb.auditEvent.findUniqueOrThrow({ where: { id: row.id } })
+    expect(sealed.chainPosition).toEqual(expect.any(Number))
+    expect(sealed.keyId).toBe(auditKey().id)
   })
 })

@@ -15,9 +15,9 @@ const dataDir = vi.hoisted(() => {
 
 import db, { engine } from "db"
 import { sealPendingAuditEvents } from "app/audit/log"
-import { stopAuditSealing } from "app/audit/sealer"
 import { closeEmbedded } from "db/engine"
 import { flushAuditCheckpoint } from "app/audit/log"
+import { stopAuditSealing } from "app/audit/sealer"
 import { serverConfig } from "app/core/serverConfig"
 import { enqueueEmail } from "mailers/outbox"
 import { runOutboxPass } from "mailers/worker"
@@ -81,7 +81,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
 async function handOverDatabase() {
   if (engine.kind !== "pglite") return
   await flushAuditCheckpoint() // its timer would reopen the folder behind the worker's back
-  await stopAuditSealing() // so would a sealing retry
+  await stopAuditSealing() // and so would a retry of the audit sealer
   await db.$disconnect()
   await closeEmbedded(engine.dataDir)
 }
