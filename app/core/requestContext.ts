@@ -15,6 +15,8 @@ export type RequestMeta = {
   responseCookies: string[]
   /** The app's public origin as this request reached it, for links the app hands out. */
   origin: string | null
+  /** Set when a resolver failed because the database cannot be reached: the answer is a 503. */
+  databaseUnreachable?: boolean
 }
 
 // One store per process, shared by every bundled copy of this module (see db/scope.ts).
