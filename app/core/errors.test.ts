@@ -15,6 +15,7 @@ describe("isDatabaseUnreachable", () => {
       prismaError("P2010", "Raw query failed. Code: `N/A`. Message: `Can't reach database server`", { driverAdapterError: notReachable }),
       prismaError("P1017", "Server has closed the connection."),
       new Error("Connection terminated unexpectedly"), // pg, for a pooled connection when the server stops
+      new Error("Client has encountered a connection error and is not queryable"), // pg, that client used again after the restart
       prismaError("P2010", "Raw query failed", { driverAdapterError: { cause: { kind: "postgres", code: "57P01" } } }),
       prismaError("P2010", "Raw query failed", { driverAdapterError: { cause: { kind: "postgres", code: "57P03" } } }),
       prismaError("P2010", "Raw query failed", { driverAdapterError: { cause: { kind: "ConnectionClosed" } } }),

@@ -323,14 +323,18 @@ async function postgresRestart(port: number, pgPort: number, scratch: string) {
     // A browser whose request was cut by the outage between a commit and its session change
     // (a start or stop) is signed out: counted, and signed in again.
     const signedOut: string[] = []
+    let downAt = 0
     const loads = admins.map(async (admin) => {
       let impersonationId: number | null = null
-      let previous = "none"
+      const history: string[] = [] // this browser's last calls, for a sign-out's report
+      const note = (rpc: string, answer: RpcAnswer<unknown>, what: string) =>
+        history.push(`${rpc} ${answer.status} ${answer.error?.name ?? what} (${phase}${downAt ? `, ${Date.now() - downAt} ms after the stop` : ""})`)
       while (!halted) {
         try {
           const me = record("getCurrentUser", await admin.browser.rpc<Me>("getCurrentUser"))
+          note("getCurrentUser", me, me.result ? `#${me.result.id}${me.result.impersonator ? ` by #${me.result.impersonator.id}` : ""}` : "nobody")
           if (isAuthFailure(me) || (me.status === 200 && !me.error && me.result === null)) {
-            signedOut.push(`admin #${admin.id} in phase ${phase}, after ${previous}`)
+            signedOut.push(`admin #${admin.id}: ${history.slice(-5).join(" > ")}`)
             const again = await admin.browser.rpc("login", { email: admin.email, password: FAULTS_PASSWORD })
             if (again.error) throw new Error(again.error.message)
             impersonationId = null
@@ -338,12 +342,12 @@ async function postgresRestart(port: number, pgPort: number, scratch: string) {
           if (impersonationId === null) {
             const s = record("impersonateUser", await admin.browser.rpc<StartResult>("impersonateUser", { userId: admin.subjectId, reason: "Ticket 9: restart" }))
             if (s.result) seen.started.push((impersonationId = s.result.impersonationId))
-            previous = `impersonateUser (${s.status} ${s.error?.name ?? "OK"}, ${phase})`
+            note("impersonateUser", s, s.result ? `#${s.result.impersonationId}` : "")
           } else {
             const t = record("stopImpersonating", await admin.browser.rpc<StopResult>("stopImpersonating", {}))
             if (t.result?.status === "RESTORED") seen.stopped.push(impersonationId)
             if (t.result) impersonationId = null
-            previous = `stopImpersonating (${t.status} ${t.error?.name ?? t.result?.status}, ${phase})`
+            note("stopImpersonating", t, t.result?.status ?? "")
           }
         } catch (error) {
           if (!(error instanceof Error && /fetch failed|ECONNRESET|socket/i.test(error.message + String(error.cause)))) {
@@ -359,7 +363,7 @@ async function postgresRestart(port: number, pgPort: number, scratch: string) {
     const logBefore = server.log().length
     phase = "down"
     pg.stopImmediately()
-    const downAt = Date.now()
+    downAt = Date.now()
     await sleep(3000)
     pg.start()
     const upAt = Date.now()
@@ -390,9 +394,10 @@ async function postgresRestart(port: number, pgPort: number, scratch: string) {
       "PostgreSQL down: failed answers are HTTP 503 JSON errors saying the database is not reachable (no 500, no HTML, no dropped connection)",
       unavailable.length > 0 && bad.length === 0,
       `${down.length} answers in ${((upAt - downAt) / 1000).toFixed(1)} s down; failed while down or recovering: ${[...tally].map(([k, n]) => `${n} x ${k}`).join(", ")}` +
-        `; ${signedOut.length} browser(s) signed out by a request the outage cut${signedOut.length ? ` (${signedOut.slice(0, 2).join("; ")})` : ""}` +
+        `; ${signedOut.length} browser(s) signed out by a request the outage cut` +
         (bad.length ? `; e.g. ${bad.slice(0, 3).map((a) => `${a.rpc} ${a.at - downAt} ms after the stop: ${a.status} ${a.name}: ${a.message?.slice(0, 80)}`).join("; ")}` : ""),
     )
+    for (const line of signedOut) console.log(`      signed out: ${line}`)
     const stackLines = logDown.split("\n").filter((line) => /"stack"|\n\s+at |^\s+at /.test(line))
     const dbLines = logDown.split("\n").filter((line) => line.includes(DATABASE_UNREACHABLE_MESSAGE))
     check(
