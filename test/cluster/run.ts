@@ -18,7 +18,6 @@ const CYCLES_PER_WRITER = Number(process.env.CLUSTER_CYCLES ?? 5)
 const PASSWORD = "cluster-password-1"
 
 const list = new CheckList()
-const checks = list.checks
 const check = (name: string, ok: boolean, detail = "") => list.check(name, ok, detail)
 const run = runCommand
 
@@ -191,14 +190,13 @@ async function main() {
     await database.drop()
     fs.rmSync(scratch, { recursive: true, force: true })
   }
-  const failed = checks.filter((c) => !c.ok).length
+  const failed = list.failed
   console.log(`\n${list.summary()} (${((Date.now() - started) / 1000).toFixed(0)} s)`)
   process.exitCode = failed ? 1 : 0
 }
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error)
-  const failed = checks.filter((c) => !c.ok).length
-  console.log(`\n${checks.length - failed} passed, ${failed + 1} failed`)
+  console.log(`\n${list.summary(1)}`)
   process.exitCode = 1
 })
