@@ -415,6 +415,23 @@ async function postgresRestart(port: number, pgPort: number, scratch: string) {
         ? `first success ${firstOk.at - upAt} ms after the server was up, last failure ${lastFailure ? `${lastFailure.at - upAt} ms` : "none"}; ${afterAnswers.filter((a) => a.ok).length}/${afterAnswers.length} OK after`
         : `no success within 20 s; last: ${lastFailure?.status} ${lastFailure?.message}`,
     )
+    // Pages (server components) while it is down: reported, not checked (the load is RPC).
+    pg.stopImmediately()
+    const pageLogBefore = server.log().length
+    const cookie = [...admins[0]!.browser.cookies].map(([k, v]) => `${k}=${v}`).join("; ")
+    const pages: string[] = []
+    for (const page of ["/login", "/"]) {
+      const res = await fetch(`${origin}${page}`, { headers: page === "/" ? { cookie } : {}, redirect: "manual" })
+      await res.text()
+      pages.push(`${page} ${res.status} ${res.headers.get("content-type")?.split(";")[0]}`)
+    }
+    const pageStacks = server.log().slice(pageLogBefore).split("\n").filter((line) => line.includes('"stack"')).length
+    pg.start()
+    check(
+      "PostgreSQL down: a page that needs the database logs no stack trace either",
+      pageStacks === 0,
+      `${pages.join(", ")} (a page answers with Next's error page); ${pageStacks} log line(s) with a stack`,
+    )
     const found = await inspectDatabase(env, seen, scratch)
     const verify = await runCommand("npm", ["run", "--silent", "audit:verify"], env)
     check(
