@@ -27,8 +27,12 @@ export type Inspection = {
   stopsWithoutEvent: number[]
   /** Rows without exactly one started event, ended rows without exactly one ended event. */
   rowsWithWrongEvents: number[]
-  /** Ended, yet a session still names the impersonation. */
-  endedWithSession: number[]
+  /**
+   * Ended, yet a session still names the impersonation (with the end's reason). By design only
+   * until that session's next request, which hands it back or signs it out (the guard); a Stop
+   * removes its session's link in the end's own transaction, so a STOPPED one never has one.
+   */
+  endedWithSession: { id: number; endReason: string | null }[]
   /** Actors with more than one live impersonation. */
   actorsWithTwoLive: number[]
   /** Live impersonations whose limit is later than start + IMPERSONATION_TTL_SECONDS. */
@@ -80,7 +84,7 @@ async function inspect(seenFile: string): Promise<Inspection> {
     rowsWithWrongEvents: rows
       .filter((r) => count("IMPERSONATION_STARTED", r.id) !== 1 || count("IMPERSONATION_ENDED", r.id) !== (r.endedAt ? 1 : 0))
       .map((r) => r.id),
-    endedWithSession: rows.filter((r) => r.endedAt !== null && r.session !== null).map((r) => r.id),
+    endedWithSession: rows.filter((r) => r.endedAt !== null && r.session !== null).map((r) => ({ id: r.id, endReason: r.endReason })),
     actorsWithTwoLive: [...liveByActor].filter(([, n]) => n > 1).map(([actorId]) => actorId),
     beyondLimit: live.filter((r) => r.expiresAt.getTime() - r.startedAt.getTime() > ttlMs).map((r) => r.id),
     notEndedAtNextRequest: seen.mustBeEnded.filter((id) => byId.get(id)?.endReason !== "EXPIRED"),
