@@ -25,6 +25,8 @@ export type RequestMeta = {
   sessionReplaced?: boolean
   /** The impersonation this request started (its session row takes its end from it). */
   startedImpersonation?: { id: number; expiresAt: Date } | null
+  /** Set when a resolver failed because the database cannot be reached: the answer is a 503. */
+  databaseUnreachable?: boolean
 }
 
 // One store per process, shared by every bundled copy of this module (see db/scope.ts).
