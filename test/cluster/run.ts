@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
-import { ensureProductionBuild, HttpBrowser, runCommand as run, waitUntilUp } from "test/helpers/httpBrowser"
+import superjson from "superjson"
 import { createScratchDatabase, POSTGRES_ADMIN_URL } from "test/helpers/postgres"
 
 /**
@@ -18,12 +18,68 @@ const WRITERS_PER_INSTANCE = Number(process.env.CLUSTER_WRITERS ?? 4)
 const CYCLES_PER_WRITER = Number(process.env.CLUSTER_CYCLES ?? 5)
 const ROOT = process.cwd()
 const PASSWORD = "cluster-password-1"
+const COOKIE_PREFIX = "safe_imp"
 
 type Check = { name: string; ok: boolean; detail: string }
 const checks: Check[] = []
 function check(name: string, ok: boolean, detail = "") {
   checks.push({ name, ok, detail })
   console.log(`${ok ? "PASS" : "FAIL"}  ${name}${detail ? `: ${detail}` : ""}`)
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+    let out = ""
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()))
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()))
+    child.on("close", (code) => resolve({ code: code ?? 1, out }))
+  })
+}
+
+/** A browser without a browser, over HTTP: a cookie jar, the anti-CSRF header, superjson bodies. */
+class HttpBrowser {
+  cookies = new Map<string, string>()
+  constructor(public origin: string) {}
+
+  /** The same cookies sent to another instance. */
+  on(origin: string): HttpBrowser {
+    const other = new HttpBrowser(origin)
+    other.cookies = this.cookies
+    return other
+  }
+
+  async rpc<T = unknown>(name: string, params: unknown = null): Promise<{ status: number; result: T | null; error: { code?: string; message: string } | null }> {
+    const { json, meta } = superjson.serialize(params)
+    const headers: Record<string, string> = { "content-type": "application/json" }
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ")
+    const csrf = this.cookies.get(`${COOKIE_PREFIX}_sAntiCsrfToken`)
+    if (csrf) headers["anti-csrf"] = csrf
+    const response = await fetch(`${this.origin}/api/rpc/${name}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ params: json, meta: { params: meta } }),
+    })
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair = "", ...attributes] = cookie.split(";")
+      const eq = pair.indexOf("=")
+      const key = pair.slice(0, eq).trim()
+      const value = pair.slice(eq + 1).trim()
+      const expires = attributes.find((a) => a.trim().toLowerCase().startsWith("expires="))
+      if (!value || (expires && new Date(expires.split("=")[1]!).getTime() < Date.now())) this.cookies.delete(key)
+      else this.cookies.set(key, value)
+    }
+    const text = await response.text()
+    let payload: { result?: unknown; error?: { code?: string; message: string } | null; meta?: { result?: unknown } }
+    try {
+      payload = JSON.parse(text) as typeof payload
+    } catch {
+      return { status: response.status, result: null, error: { message: `not JSON (HTTP ${response.status}): ${text.slice(0, 120)}` } }
+    }
+    const result =
+      payload.result == null ? null : (superjson.deserialize({ json: payload.result as never, meta: payload.meta?.result as never }) as T)
+    return { status: response.status, result, error: payload.error ?? null }
+  }
 }
 
 type Me = { id: number; impersonator: { id: number } | null } | null
@@ -35,9 +91,28 @@ async function signIn(origin: string, email: string) {
   return browser
 }
 
+async function waitUntilUp(origin: string, child: ChildProcess, log: () => string) {
+  const deadline = Date.now() + 120_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the instance on ${origin} exited:\n${log().slice(-2000)}`)
+    try {
+      const res = await fetch(`${origin}/login`)
+      if (res.status === 200) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  throw new Error(`the instance on ${origin} did not answer within 120 s:\n${log().slice(-2000)}`)
+}
+
 async function main() {
   const started = Date.now()
-  await ensureProductionBuild(ROOT)
+  if (!fs.existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
+    console.log("No build in .next: running `npm run build` first (a few minutes)")
+    const build = await run("npm", ["run", "build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1" })
+    if (build.code !== 0) throw new Error(`the build failed:\n${build.out.slice(-3000)}`)
+  }
 
   let database: Awaited<ReturnType<typeof createScratchDatabase>>
   try {
@@ -100,7 +175,7 @@ async function main() {
       child.stderr!.on("data", (d: Buffer) => (instance.log += d.toString()))
       instances.push(instance)
     }
-    await Promise.all(instances.map((it) => waitUntilUp(`${it.origin}/login`, it.child, () => it.log)))
+    await Promise.all(instances.map((it) => waitUntilUp(it.origin, it.child, () => it.log)))
     const [A, B, C] = instances.map((it) => it.origin) as [string, string, string]
     console.log(`Three instances up: ${instances.map((it) => `${it.name} ${it.origin}`).join(", ")} (${((Date.now() - started) / 1000).toFixed(0)} s so far)`)
 

@@ -1,0 +1,758 @@
+/**
+ * `npm run bench [-- --no-peer --engine=pglite|postgres --seconds=N --quick]` (issue 9, item 5):
+ * load and cost of reading the session and of starting and stopping an impersonation, on the
+ * embedded engine (PGlite, a temp data folder) and on PostgreSQL (a scratch database, when
+ * reachable), beside a small Better Auth 1.7.25 server with its admin plugin (PostgreSQL only).
+ *
+ * - Our server is the production build (`node --import tsx server.ts`, built first when `.next`
+ *   has none), one process whose CPU time (/proc/<pid>/stat) is divided by the requests served.
+ * - getCurrentUser is sent as a Blitz page sends it: POST /api/rpc/getCurrentUser with the
+ *   session cookies and the anti-CSRF header (Blitz queries default to POST), by autocannon.
+ *   Ordinary and impersonated sessions run in alternating windows; their ratio is the median of
+ *   the windows' ratios (two shared cores are noisy).
+ * - Start/stop cycles: one loop per admin (each with their own subject), impersonateUser then
+ *   stopImpersonating, with the cookie jar and anti-CSRF header a browser has.
+ * - SQL statements per operation are counted by the engine's side: on PostgreSQL by a proxy on
+ *   the wire (Query and Execute messages, test/bench/wireCounter.ts) over a batch of N
+ *   sequential operations, minus what the server sends while idle over the same time; on both
+ *   engines from the app's `X-Sql-Statements` header (SQL_STATEMENT_HEADER=true), which counts
+ *   at the Prisma driver adapter. The outbox worker is off (OUTBOX_WORKER=false): the rows a
+ *   start queues are counted, their delivery (a worker's job) is not.
+ * Prints a table per engine, the ratios, the machine, and the targets as PASS/FAIL lines, then
+ * `N passed, N failed`; exits 1 on a failure.
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process"
+import fs from "node:fs"
+import os from "node:os"
+import path from "node:path"
+import { performance } from "node:perf_hooks"
+import { pathToFileURL } from "node:url"
+import { parseArgs } from "node:util"
+import autocannon from "autocannon"
+import { Client } from "pg"
+import { CheckList, COOKIE_PREFIX, HttpBrowser, ROOT, runCommand, signIn, sleep, waitUntilUp } from "test/helpers/httpApp"
+import { createScratchDatabase, POSTGRES_ADMIN_URL } from "test/helpers/postgres"
+import { BENCH_PASSWORD, type BenchAccounts } from "./accounts"
+import { startCountingProxy, type CountingProxy } from "./wireCounter"
+
+// ---------------------------------------------------------------- options
+
+const { values: args } = parseArgs({
+  options: {
+    "no-peer": { type: "boolean", default: false },
+    engine: { type: "string" },
+    seconds: { type: "string" },
+    quick: { type: "boolean", default: false },
+  },
+})
+if (args.engine !== undefined && args.engine !== "pglite" && args.engine !== "postgres") {
+  throw new Error(`--engine must be pglite or postgres (got "${args.engine}")`)
+}
+const SECONDS = Number(args.seconds ?? (args.quick ? 2 : 10))
+if (!Number.isFinite(SECONDS) || SECONDS < 1 || SECONDS > 120) throw new Error("--seconds must be a number from 1 to 120")
+const QUICK = args.quick
+/** Concurrent connections for the read scenarios, concurrent admins for the cycles. */
+const CONNECTIONS = 10
+const PAIRS = 4
+/** Alternating windows per side for the impersonated/ordinary ratio. */
+const WINDOWS = QUICK ? 2 : 3
+/** Operations per statement-counting batch (sequential). */
+const COUNT_BATCH = QUICK ? 10 : 40
+const BASE_PORT = Number(process.env.BENCH_BASE_PORT ?? 4200)
+const REASON = "Ticket 9: bench"
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+// ---------------------------------------------------------------- measuring
+
+type Load = { ops: number; seconds: number; latencies: number[]; failures: number; cpuMs: number }
+type Counted = { header: number | null; wire: number | null }
+type Row = { load: Load | null; sql: Counted }
+type Scenario = "none" | "ordinary" | "impersonated" | "cycle" | "start" | "stop"
+type ServerResult = {
+  name: string
+  rows: Partial<Record<Scenario, Row>>
+  /** Impersonated/ordinary requests per second, per alternating pair of windows. */
+  ratios: number[]
+  idleStatementsPerSecond: number | null
+  sanity: { ok: boolean; detail: string }
+  failureSamples: string[]
+}
+
+/** utime + stime of a process, in ms (fields 14 and 15 of /proc/<pid>/stat). */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (!sorted.length) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+function mergeLoads(loads: Load[]): Load {
+  return {
+    ops: loads.reduce((s, l) => s + l.ops, 0),
+    seconds: loads.reduce((s, l) => s + l.seconds, 0),
+    latencies: loads.flatMap((l) => l.latencies),
+    failures: loads.reduce((s, l) => s + l.failures, 0),
+    cpuMs: loads.reduce((s, l) => s + l.cpuMs, 0),
+  }
+}
+
+const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 0.5)
+
+type HttpLoad = { url: string; method: string; headers: Record<string, string>; body?: string; ok: (body: string) => boolean }
+
+/** autocannon at CONNECTIONS connections for `seconds`; latencies from every response. */
+function autocannonLoad(pid: number, load: HttpLoad, seconds: number): Promise<Load> {
+  const latencies: number[] = []
+  let failures = 0
+  const cpuBefore = cpuMs(pid)
+  const started = performance.now()
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: load.url,
+        connections: CONNECTIONS,
+        duration: seconds,
+        method: load.method,
+        headers: load.headers,
+        body: load.body,
+        requests: [{ onResponse: (status, body) => void ((status < 200 || status > 299 || !load.ok(body)) && failures++) }],
+      },
+      (error, result) => {
+        if (error) return reject(error)
+        const elapsed = (performance.now() - started) / 1000
+        resolve({ ops: latencies.length, seconds: elapsed, latencies, failures: failures + result.errors + result.timeouts, cpuMs: cpuMs(pid) - cpuBefore })
+      },
+    )
+    instance.on("response", (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime))
+  })
+}
+
+/** Waits until the wire has been quiet for 40 ms (at most 2 s). */
+async function quiet(wire: CountingProxy | null) {
+  if (!wire) return
+  const deadline = Date.now() + 2000
+  let last = wire.total()
+  while (Date.now() < deadline) {
+    await sleep(40)
+    const now = wire.total()
+    if (now === last) return
+    last = now
+  }
+}
+
+type Op = () => Promise<{ ok: boolean; header: number | null; detail?: string }>
+
+function sqlHeader(response: Response): number | null {
+  const value = response.headers.get("x-sql-statements")
+  return value === null || value === "" || !Number.isFinite(Number(value)) ? null : Number(value)
+}
+
+/** Statements per op over COUNT_BATCH sequential ops: the header's mean and the wire's count. */
+async function countBatch(op: Op, wire: CountingProxy | null, idleRate: number): Promise<Counted> {
+  await quiet(wire)
+  const before = wire?.total() ?? 0
+  const started = performance.now()
+  const headers: number[] = []
+  for (let i = 0; i < COUNT_BATCH; i++) {
+    const { ok, header, detail } = await op()
+    if (!ok) throw new Error(`a counted operation failed: ${detail ?? "no detail"}`)
+    if (header !== null) headers.push(header)
+  }
+  await quiet(wire)
+  const elapsed = (performance.now() - started) / 1000
+  return {
+    header: headers.length === COUNT_BATCH ? headers.reduce((a, b) => a + b, 0) / COUNT_BATCH : null,
+    wire: wire ? (wire.total() - before - idleRate * elapsed) / COUNT_BATCH : null,
+  }
+}
+
+type Cycler = { start: Op; stop: Op }
+
+/** One loop per cycler for `seconds`: start then stop, over and over. */
+async function cycleLoad(pid: number, cyclers: Cycler[], seconds: number, samples: string[]) {
+  const startLat: number[] = []
+  const stopLat: number[] = []
+  let failures = 0
+  let cycles = 0
+  const cpuBefore = cpuMs(pid)
+  const started = performance.now()
+  const deadline = started + seconds * 1000
+  await Promise.all(
+    cyclers.map(async (cycler) => {
+      while (performance.now() < deadline) {
+        let t = performance.now()
+        const a = await cycler.start()
+        startLat.push(performance.now() - t)
+        t = performance.now()
+        const b = await cycler.stop()
+        stopLat.push(performance.now() - t)
+        if (!a.ok || !b.ok) {
+          failures++
+          if (samples.length < 3) samples.push(`${a.ok ? "" : `start: ${a.detail}`} ${b.ok ? "" : `stop: ${b.detail}`}`.trim())
+        }
+        cycles++
+      }
+    }),
+  )
+  const elapsed = (performance.now() - started) / 1000
+  const cpu = cpuMs(pid) - cpuBefore
+  const load = (latencies: number[]): Load => ({ ops: cycles, seconds: elapsed, latencies, failures, cpuMs: cpu })
+  return { cycle: load([]), start: load(startLat), stop: load(stopLat) }
+}
+
+/** Start and stop counted apart on the wire: sequential cycles, the wire quiet after each op. */
+async function countCycles(cycler: Cycler, wire: CountingProxy | null, idleRate: number) {
+  const header = { start: [] as number[], stop: [] as number[] }
+  const onWire = { start: 0, stop: 0 }
+  for (let i = 0; i < COUNT_BATCH; i++) {
+    for (const side of ["start", "stop"] as const) {
+      await quiet(wire)
+      const before = wire?.total() ?? 0
+      const t = performance.now()
+      const { ok, header: h, detail } = await cycler[side]()
+      if (!ok) throw new Error(`a counted ${side} failed: ${detail ?? "no detail"}`)
+      if (h !== null) header[side].push(h)
+      await quiet(wire)
+      onWire[side] += (wire?.total() ?? 0) - before - (idleRate * (performance.now() - t)) / 1000
+    }
+  }
+  const counted = (side: "start" | "stop"): Counted => ({
+    header: header[side].length === COUNT_BATCH ? header[side].reduce((a, b) => a + b, 0) / COUNT_BATCH : null,
+    wire: wire ? onWire[side] / COUNT_BATCH : null,
+  })
+  const start = counted("start")
+  const stop = counted("stop")
+  const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b)
+  return { start, stop, cycle: { header: sum(start.header, stop.header), wire: sum(start.wire, stop.wire) } }
+}
+
+/** Statements the server sends per second while nobody asks it anything. */
+async function idleRate(wire: CountingProxy | null, seconds: number): Promise<number | null> {
+  if (!wire) return null
+  await quiet(wire)
+  const before = wire.total()
+  await sleep(seconds * 1000)
+  return (wire.total() - before) / seconds
+}
+
+/** The scenarios common to both servers, given how to reach each. */
+async function measure(
+  result: ServerResult,
+  pid: number,
+  wire: CountingProxy | null,
+  reads: Record<"none" | "ordinary" | "impersonated", { load: HttpLoad; op: Op }>,
+  cyclers: Cycler[],
+) {
+  // Warm-up: JIT, route modules, connection pools.
+  const warm = QUICK ? 0.5 : 1
+  for (const read of Object.values(reads)) await autocannonLoad(pid, read.load, warm)
+  for (const cycler of cyclers) for (let i = 0; i < 3; i++) await cycler.start().then(() => cycler.stop())
+
+  const idle = await idleRate(wire, Math.max(2, SECONDS / 2))
+  result.idleStatementsPerSecond = idle
+  const rate = idle ?? 0
+
+  console.log(`  ${result.name}: no session`)
+  result.rows.none = { load: await autocannonLoad(pid, reads.none.load, SECONDS), sql: await countBatch(reads.none.op, wire, rate) }
+
+  console.log(`  ${result.name}: ordinary and impersonated sessions, ${WINDOWS} alternating windows each`)
+  const ordinary: Load[] = []
+  const impersonated: Load[] = []
+  for (let w = 0; w < WINDOWS; w++) {
+    // A B, then B A: a drift in the machine's load hits both sides alike.
+    const order = w % 2 === 0 ? (["ordinary", "impersonated"] as const) : (["impersonated", "ordinary"] as const)
+    for (const side of order) {
+      const load = await autocannonLoad(pid, reads[side].load, SECONDS / WINDOWS)
+      ;(side === "ordinary" ? ordinary : impersonated).push(load)
+    }
+    result.ratios.push(impersonated[w]!.ops / impersonated[w]!.seconds / (ordinary[w]!.ops / ordinary[w]!.seconds))
+  }
+  result.rows.ordinary = { load: mergeLoads(ordinary), sql: await countBatch(reads.ordinary.op, wire, rate) }
+  result.rows.impersonated = { load: mergeLoads(impersonated), sql: await countBatch(reads.impersonated.op, wire, rate) }
+
+  console.log(`  ${result.name}: start/stop cycles, ${cyclers.length} admins at once`)
+  const cycles = await cycleLoad(pid, cyclers, SECONDS, result.failureSamples)
+  const counted = await countCycles(cyclers[0]!, wire, rate)
+  result.rows.cycle = { load: cycles.cycle, sql: counted.cycle }
+  result.rows.start = { load: cycles.start, sql: counted.start }
+  result.rows.stop = { load: cycles.stop, sql: counted.stop }
+}
+
+// ---------------------------------------------------------------- processes
+
+type Proc = { pid: number; child: ChildProcess; log: () => string }
+
+/** `node --import tsx <args>`: the spawned process is the one that serves (its pid, its CPU). */
+function startNode(args: string[], env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+  let log = ""
+  const keep = (d: Buffer) => (log = (log + d.toString()).slice(-20_000))
+  child.stdout!.on("data", keep)
+  child.stderr!.on("data", keep)
+  return { pid: child.pid!, child, log: () => log }
+}
+
+async function stopNode(proc: Proc) {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return
+  const exited = new Promise((resolve) => proc.child.once("exit", resolve))
+  proc.child.kill("SIGTERM")
+  const timer = setTimeout(() => proc.child.kill("SIGKILL"), 10_000)
+  await exited
+  clearTimeout(timer)
+}
+
+async function waitForUrl(url: string, proc: Proc) {
+  const deadline = Date.now() + 120_000
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`the process for ${url} exited:\n${proc.log().slice(-2000)}`)
+    try {
+      if ((await fetch(url)).status === 200) return
+    } catch {
+      // not listening yet
+    }
+    await sleep(250)
+  }
+  throw new Error(`${url} did not answer within 120 s:\n${proc.log().slice(-2000)}`)
+}
+
+// ---------------------------------------------------------------- ours
+
+function rpcBody(params: unknown = null) {
+  return JSON.stringify({ params, meta: {} })
+}
+
+/** What a Blitz page sends with an RPC call: its cookies and the anti-CSRF header. */
+function ourHeaders(browser: HttpBrowser | null): Record<string, string> {
+  const headers: Record<string, string> = { "content-type": "application/json" }
+  if (browser?.cookies.size) {
+    headers.cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join("; ")
+    const csrf = browser.cookies.get(`${COOKIE_PREFIX}_sAntiCsrfToken`)
+    if (csrf) headers["anti-csrf"] = csrf
+  }
+  return headers
+}
+
+/** getCurrentUser as a signed-in page asks for it, with this browser's cookies. */
+function currentUserLoad(origin: string, browser: HttpBrowser | null, expect: (body: string) => boolean): HttpLoad {
+  return { url: `${origin}/api/rpc/getCurrentUser`, method: "POST", headers: ourHeaders(browser), body: rpcBody(), ok: expect }
+}
+
+/** One request with a browser's cookies and anti-CSRF header; the answer's cookies are kept. */
+async function ourRpc(browser: HttpBrowser | null, origin: string, name: string, params: unknown = null) {
+  const response = await fetch(`${origin}/api/rpc/${name}`, { method: "POST", headers: ourHeaders(browser), body: rpcBody(params) })
+  if (browser) absorbCookies(browser.cookies, response)
+  const text = await response.text()
+  return { status: response.status, text, header: sqlHeader(response) }
+}
+
+function absorbCookies(jar: Map<string, string>, response: Response) {
+  for (const cookie of response.headers.getSetCookie()) {
+    const [pair = "", ...attributes] = cookie.split(";")
+    const eq = pair.indexOf("=")
+    const key = pair.slice(0, eq).trim()
+    const value = pair.slice(eq + 1).trim()
+    const attribute = (name: string) => attributes.find((a) => a.trim().toLowerCase().startsWith(`${name}=`))?.split("=")[1]
+    const expires = attribute("expires")
+    const maxAge = attribute("max-age")
+    const gone = (expires && new Date(expires).getTime() < Date.now()) || (maxAge !== undefined && Number(maxAge) <= 0)
+    if (!value || gone) jar.delete(key)
+    else jar.set(key, value)
+  }
+}
+
+type Me = { email: string; impersonator: { email: string } | null } | null
+
+async function measureOurs(engine: "pglite" | "postgres", port: number, database: { direct: string; wire: CountingProxy } | null): Promise<ServerResult> {
+  const result: ServerResult = { name: "ours", rows: {}, ratios: [], idleStatementsPerSecond: null, sanity: { ok: false, detail: "" }, failureSamples: [] }
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${engine}-`))
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    SESSION_SECRET_KEY: "bench-session-secret-that-is-long-enough-0123456789",
+    AUDIT_HMAC_KEY: "bench-audit-hmac-key-that-is-long-enough-0123456789",
+    AUDIT_CHECKPOINT_FILE: path.join(scratch, "audit-checkpoints.jsonl"),
+    MAIL_PREVIEW_DIR: path.join(scratch, "mail"),
+    OUTBOX_WORKER: "false",
+    SQL_STATEMENT_HEADER: "true",
+    NEXT_TELEMETRY_DISABLED: "1",
+    DEMO_MODE: "",
+    LOG_LEVEL: "warn",
+  }
+  if (database) env.DATABASE_URL = database.direct
+  else {
+    delete env.DATABASE_URL
+    env.PGLITE_DATA_DIR = path.join(scratch, "pglite")
+  }
+  let server: Proc | null = null
+  try {
+    const seeded = await runCommand(process.execPath, ["--import", "tsx", "test/bench/seed.ts", String(PAIRS)], env)
+    const line = seeded.out.split("\n").find((l) => l.startsWith("{"))
+    if (seeded.code !== 0 || !line) throw new Error(`seeding failed:\n${seeded.out.slice(-2000)}`)
+    const accounts = JSON.parse(line) as BenchAccounts
+
+    if (database) env.DATABASE_URL = database.wire.urlFor(database.direct)
+    server = startNode(["server.ts"], { ...env, PORT: String(port) })
+    const origin = `http://localhost:${port}`
+    await waitUntilUp(origin, server.child, server.log)
+
+    const user = await signIn(origin, accounts.user, BENCH_PASSWORD)
+    const impersonating = await signIn(origin, accounts.admin, BENCH_PASSWORD)
+    const started = await impersonating.rpc("impersonateUser", { email: accounts.user, reason: REASON })
+    if (started.error) throw new Error(`the bench's impersonation did not start: ${started.error.message}`)
+    const cyclers: Cycler[] = []
+    for (const pair of accounts.pairs) {
+      const admin = await signIn(origin, pair.admin, BENCH_PASSWORD)
+      cyclers.push({
+        start: async () => {
+          const r = await ourRpc(admin, origin, "impersonateUser", { email: pair.subject, reason: REASON })
+          return { ok: r.status === 200 && r.text.includes('"error":null'), header: r.header, detail: r.text.slice(0, 200) }
+        },
+        stop: async () => {
+          const r = await ourRpc(admin, origin, "stopImpersonating", {})
+          return { ok: r.status === 200 && r.text.includes('"RESTORED"'), header: r.header, detail: r.text.slice(0, 200) }
+        },
+      })
+    }
+
+    // What each read answers, before any load: the bench must measure what it says it does.
+    const me = async (browser: HttpBrowser | null) => {
+      const r = browser ? await browser.rpc<Me>("getCurrentUser") : await new HttpBrowser(origin).rpc<Me>("getCurrentUser")
+      return r.result
+    }
+    const [none, ordinary, imp] = [await me(null), await me(user), await me(impersonating)]
+    result.sanity = {
+      ok: none === null && ordinary?.email === accounts.user && !ordinary.impersonator && imp?.email === accounts.user && imp.impersonator?.email === accounts.admin,
+      detail: `no session: ${none === null ? "null" : "a user"}; ordinary: ${ordinary?.email}; impersonated: ${imp?.email} by ${imp?.impersonator?.email ?? "nobody"}`,
+    }
+
+    const read = (browser: HttpBrowser | null, expectUser: boolean) => ({
+      load: currentUserLoad(origin, browser, (body) => body.includes('"error":null') && body.startsWith(expectUser ? '{"result":{' : '{"result":null')),
+      op: async () => {
+        const r = await ourRpc(browser, origin, "getCurrentUser")
+        return { ok: r.status === 200 && r.text.includes('"error":null'), header: r.header, detail: r.text.slice(0, 200) }
+      },
+    })
+    await measure(result, server.pid, database?.wire ?? null, { none: read(null, false), ordinary: read(user, true), impersonated: read(impersonating, true) }, cyclers)
+    return result
+  } finally {
+    if (server) await stopNode(server)
+    fs.rmSync(scratch, { recursive: true, force: true })
+  }
+}
+
+// ---------------------------------------------------------------- the peer
+
+class PeerBrowser {
+  cookies = new Map<string, string>()
+  constructor(readonly origin: string) {}
+  headers(json: boolean): Record<string, string> {
+    const headers: Record<string, string> = { origin: this.origin }
+    if (json) headers["content-type"] = "application/json"
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ")
+    return headers
+  }
+  async send(pathname: string, body?: unknown) {
+    const response = await fetch(`${this.origin}${pathname}`, {
+      method: body === undefined ? "GET" : "POST",
+      headers: this.headers(body !== undefined),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    absorbCookies(this.cookies, response)
+    return { status: response.status, text: await response.text() }
+  }
+}
+
+async function measurePeer(port: number, databaseUrl: string, wire: CountingProxy): Promise<ServerResult> {
+  const result: ServerResult = { name: "peer", rows: {}, ratios: [], idleStatementsPerSecond: null, sanity: { ok: false, detail: "" }, failureSamples: [] }
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", DATABASE_URL: databaseUrl, PEER_PORT: String(port) }
+  const migrated = await runCommand(process.execPath, ["--import", "tsx", "test/bench/peer.ts", "migrate"], env)
+  if (migrated.code !== 0) throw new Error(`the peer's migration failed:\n${migrated.out.slice(-2000)}`)
+  const server = startNode(["test/bench/peer.ts", "serve"], { ...env, DATABASE_URL: wire.urlFor(databaseUrl) })
+  const origin = `http://127.0.0.1:${port}`
+  try {
+    await waitForUrl(`${origin}/health`, server)
+    const admins: string[] = []
+    const signUp = async (email: string, role: "admin" | "user") => {
+      const browser = new PeerBrowser(origin)
+      const r = await browser.send("/api/auth/sign-up/email", { email, password: BENCH_PASSWORD, name: email.split("@")[0] })
+      if (r.status !== 200) throw new Error(`the peer's sign-up of ${email} failed: ${r.status} ${r.text.slice(0, 200)}`)
+      if (role === "admin") admins.push(email)
+      return { browser, id: (JSON.parse(r.text) as { user: { id: string } }).user.id }
+    }
+    const user = await signUp("user@bench.example", "user")
+    const impersonating = (await signUp("admin@bench.example", "admin")).browser
+    const pairs = []
+    for (let i = 0; i < PAIRS; i++) {
+      pairs.push({ admin: (await signUp(`admin-${i}@bench.example`, "admin")).browser, subject: await signUp(`subject-${i}@bench.example`, "user") })
+    }
+    // The admin plugin's default admin role; set as an operator would, in the database.
+    const db = new Client({ connectionString: databaseUrl })
+    await db.connect()
+    await db.query(`UPDATE "user" SET role = 'admin' WHERE email = ANY($1)`, [admins])
+    await db.end()
+    const started = await impersonating.send("/api/auth/admin/impersonate-user", { userId: user.id })
+    if (started.status !== 200) throw new Error(`the peer's impersonation did not start: ${started.status} ${started.text.slice(0, 200)}`)
+
+    type Got = { user: { email: string }; session: { impersonatedBy?: string | null } } | null
+    const got = async (browser: PeerBrowser) => JSON.parse((await browser.send("/api/auth/get-session")).text) as Got
+    const [none, ordinary, imp] = [await got(new PeerBrowser(origin)), await got(user.browser), await got(impersonating)]
+    result.sanity = {
+      ok: none === null && ordinary?.user.email === "user@bench.example" && !ordinary.session.impersonatedBy && imp?.user.email === "user@bench.example" && !!imp.session.impersonatedBy,
+      detail: `no session: ${none === null ? "null" : "a user"}; ordinary: ${ordinary?.user.email}; impersonated: ${imp?.user.email} by ${imp?.session.impersonatedBy ? "an admin" : "nobody"}`,
+    }
+    const read = (browser: PeerBrowser, expectUser: boolean) => ({
+      load: {
+        url: `${origin}/api/auth/get-session`,
+        method: "GET",
+        headers: browser.headers(false),
+        ok: (body: string) => (expectUser ? body.startsWith('{"session":') : body === "null"),
+      },
+      op: async () => {
+        const r = await browser.send("/api/auth/get-session")
+        return { ok: r.status === 200, header: null, detail: r.text.slice(0, 200) }
+      },
+    })
+    const cyclers: Cycler[] = pairs.map(({ admin, subject }) => ({
+      start: async () => {
+        const r = await admin.send("/api/auth/admin/impersonate-user", { userId: subject.id })
+        return { ok: r.status === 200, header: null, detail: `${r.status} ${r.text.slice(0, 200)}` }
+      },
+      stop: async () => {
+        const r = await admin.send("/api/auth/admin/stop-impersonating", {})
+        return { ok: r.status === 200, header: null, detail: `${r.status} ${r.text.slice(0, 200)}` }
+      },
+    }))
+    await measure(result, server.pid, wire, { none: read(new PeerBrowser(origin), false), ordinary: read(user.browser, true), impersonated: read(impersonating, true) }, cyclers)
+    return result
+  } finally {
+    await stopNode(server)
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+type AuditAppend = { eventsPerSecond: number; verified: boolean; events?: number; seconds?: number; sealLagP99Ms?: number | null; problem?: string | null }
+
+async function auditAppend(seconds: number): Promise<AuditAppend | "not available"> {
+  const file = path.join(ROOT, "test", "bench", "auditAppend.ts")
+  if (!fs.existsSync(file)) return "not available"
+  const module = (await import(pathToFileURL(file).href)) as {
+    benchAuditAppend?: (o: { writers: number; seconds: number }) => Promise<AuditAppend>
+  }
+  if (typeof module.benchAuditAppend !== "function") return "not available"
+  return module.benchAuditAppend({ writers: 50, seconds })
+}
+
+const fmt = (value: number | null | undefined, digits = 1) =>
+  value === null || value === undefined || Number.isNaN(value) ? "n/a" : value.toFixed(digits)
+
+const LABELS: Record<Scenario, [string, string]> = {
+  none: ["getCurrentUser, no session", "get-session, no session"],
+  ordinary: ["getCurrentUser, ordinary", "get-session, ordinary"],
+  impersonated: ["getCurrentUser, impersonated", "get-session, impersonated"],
+  cycle: ["start+stop cycle", "impersonate+stop cycle"],
+  start: ["  impersonateUser", "  impersonate-user"],
+  stop: ["  stopImpersonating", "  stop-impersonating"],
+}
+
+function printTable(engine: string, servers: ServerResult[]) {
+  const head = ["scenario", "server", "ops/s", "p50 ms", "p99 ms", "CPU ms/op", "SQL/op header", "SQL/op wire"]
+  const lines: string[][] = [head]
+  for (const scenario of Object.keys(LABELS) as Scenario[]) {
+    for (const server of servers) {
+      const row = server.rows[scenario]
+      if (!row) continue
+      const load = row.load
+      const sorted = load ? [...load.latencies].sort((a, b) => a - b) : []
+      const perOp = scenario === "start" || scenario === "stop"
+      lines.push([
+        LABELS[scenario][server.name === "peer" ? 1 : 0],
+        server.name,
+        load ? fmt(load.ops / load.seconds, 0) : "n/a",
+        sorted.length ? fmt(percentile(sorted, 0.5), 1) : "",
+        sorted.length ? fmt(percentile(sorted, 0.99), 1) : "",
+        load && !perOp ? fmt(load.cpuMs / load.ops, 2) : "",
+        fmt(row.sql.header, 2),
+        fmt(row.sql.wire, 2),
+      ])
+    }
+  }
+  const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)))
+  console.log(`\n${engine}`)
+  for (const [n, line] of lines.entries()) {
+    console.log(line.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "))
+    if (n === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "))
+  }
+}
+
+async function postgresVersion(): Promise<string | null> {
+  const client = new Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2000 })
+  try {
+    await client.connect()
+    const { rows } = await client.query<{ server_version: string }>("SHOW server_version")
+    return rows[0]?.server_version ?? null
+  } catch {
+    return null
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+}
+
+function machine(pgVersion: string | null): string {
+  const cpus = os.cpus()
+  const pglite = (JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/@electric-sql/pglite/package.json"), "utf8")) as { version: string }).version
+  return [
+    `CPU: ${cpus[0]?.model ?? "unknown"}, ${cpus.length} cores; RAM ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+    `Node ${process.version}; PostgreSQL ${pgVersion ?? "not reachable"}; PGlite ${pglite}; ${os.type()} ${os.release()}`,
+    `Load: ${CONNECTIONS} connections per read scenario (autocannon), ${PAIRS} admins cycling at once; ${SECONDS} s per scenario${QUICK ? " (--quick)" : ""}; statements over ${COUNT_BATCH} sequential ops`,
+  ].join("\n")
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const started = Date.now()
+  const checks = new CheckList()
+  const pgVersion = await postgresVersion()
+  const engines = args.engine ? [args.engine as "pglite" | "postgres"] : (["pglite", "postgres"] as const)
+  console.log(`npm run bench: ${engines.join(" and ")}${args["no-peer"] ? ", no peer" : ", peer: PostgreSQL only"}\n${machine(pgVersion)}\n`)
+  if (!fs.existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
+    console.log("No build in .next: running `npx next build --webpack` once (a few minutes)")
+    const build = await runCommand("npx", ["next", "build", "--webpack"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1" })
+    if (build.code !== 0) throw new Error(`the build failed:\n${build.out.slice(-3000)}`)
+  }
+
+  const results: { engine: "pglite" | "postgres"; servers: ServerResult[] }[] = []
+  let append: AuditAppend | "not available" | "PostgreSQL not reachable" = "PostgreSQL not reachable"
+  for (const engine of engines) {
+    if (engine === "pglite") {
+      console.log("Embedded PostgreSQL (PGlite, a temp data folder):")
+      results.push({ engine, servers: [await measureOurs("pglite", BASE_PORT, null)] })
+      continue
+    }
+    if (!pgVersion) {
+      if (args.engine === "postgres") throw new Error(`PostgreSQL is not reachable on ${POSTGRES_ADMIN_URL} (set TEST_POSTGRES_URL)`)
+      console.log(`PostgreSQL is not reachable on ${POSTGRES_ADMIN_URL}: its part is skipped`)
+      continue
+    }
+    console.log("PostgreSQL (scratch databases, statements counted on the wire):")
+    const target = new URL(POSTGRES_ADMIN_URL)
+    const upstream = { host: target.hostname, port: Number(target.port || 5432) }
+    const servers: ServerResult[] = []
+    const oursDb = await createScratchDatabase("bench_ours")
+    const oursWire = await startCountingProxy(upstream, BASE_PORT + 20)
+    try {
+      servers.push(await measureOurs("postgres", BASE_PORT + 1, { direct: oursDb.url, wire: oursWire }))
+    } finally {
+      await oursWire.close()
+      await oursDb.drop()
+    }
+    if (!args["no-peer"]) {
+      const peerDb = await createScratchDatabase("bench_peer")
+      const peerWire = await startCountingProxy(upstream, BASE_PORT + 21)
+      try {
+        servers.push(await measurePeer(BASE_PORT + 10, peerDb.url, peerWire))
+      } finally {
+        await peerWire.close()
+        await peerDb.drop()
+      }
+    }
+    results.push({ engine, servers })
+    console.log("  audit append: 50 writers")
+    append = await auditAppend(SECONDS)
+  }
+
+  for (const { engine, servers } of results) {
+    printTable(engine === "pglite" ? "Embedded PostgreSQL (PGlite), peer: PostgreSQL only" : "PostgreSQL", servers)
+  }
+  console.log("\nRatios (median of alternating windows):")
+  for (const { engine, servers } of results) {
+    for (const server of servers) {
+      console.log(`  ${engine} ${server.name}: impersonated/ordinary ${fmt(median(server.ratios), 2)} (windows ${server.ratios.map((r) => r.toFixed(2)).join(", ")})`)
+    }
+    const [ours, peer] = servers
+    if (ours && peer) {
+      for (const scenario of ["none", "ordinary", "impersonated", "cycle"] as const) {
+        const a = ours.rows[scenario]?.load
+        const b = peer.rows[scenario]?.load
+        if (a && b) console.log(`  ${engine} ours/peer ${scenario}: ${fmt(a.ops / a.seconds / (b.ops / b.seconds), 2)} ops/s`)
+      }
+    }
+  }
+  for (const { engine, servers } of results) {
+    for (const server of servers) {
+      console.log(`  ${engine} ${server.name}: idle ${fmt(server.idleStatementsPerSecond, 2)} statements/s on the wire (subtracted)`)
+    }
+  }
+  if (typeof append === "string") console.log(`\nAudit append, 50 writers on PostgreSQL: ${append}`)
+  else console.log(`\nAudit append, 50 writers on PostgreSQL: ${JSON.stringify(append)}`)
+  console.log(`\n${machine(pgVersion)}\n`)
+
+  // The targets (issue 9, item 5). Statement counts: the wire on PostgreSQL, the header on PGlite.
+  for (const { engine, servers } of results) {
+    for (const server of servers) {
+      checks.check(`${engine} ${server.name}: each session reads as what it is`, server.sanity.ok, server.sanity.detail)
+      const measured = (["none", "ordinary", "impersonated", "cycle"] as const).map((s) => server.rows[s]?.load)
+      const failures = measured.reduce((sum, load) => sum + (load?.failures ?? 0), 0)
+      checks.check(`${engine} ${server.name}: every measured request succeeded`, failures === 0, failures ? `${failures} failed; ${server.failureSamples.join(" | ")}` : "")
+    }
+    const ours = servers.find((s) => s.name === "ours")
+    if (!ours) continue
+    const source = engine === "postgres" ? "wire" : "header"
+    const statements = (scenario: Scenario) => ours.rows[scenario]?.sql[source] ?? null
+    const atMost = (scenario: Scenario, limit: number, label: string) => {
+      const value = statements(scenario)
+      checks.check(
+        `${engine} ours: ${label} at most ${limit} statements`,
+        value !== null && value <= limit + 0.05,
+        value === null ? `no count (${source === "header" ? "the server sends no X-Sql-Statements header" : "no wire count"})` : `${fmt(value, 2)} (${source})`,
+      )
+    }
+    atMost("ordinary", 2, "getCurrentUser with an ordinary session")
+    atMost("impersonated", 2, "getCurrentUser with an impersonation session")
+    const ratio = median(ours.ratios)
+    checks.check(`${engine} ours: impersonated/ordinary throughput at least 0.95`, ratio >= 0.95, `${fmt(ratio, 2)} (median of ${ours.ratios.length} pairs of windows)`)
+    atMost("start", 8, "a start")
+    atMost("stop", 6, "a stop")
+    if (engine === "postgres") {
+      const mismatch = (["none", "ordinary", "impersonated", "start", "stop"] as const).filter((s) => {
+        const sql = ours.rows[s]?.sql
+        return !sql || sql.header === null || sql.wire === null || Math.abs(sql.header - sql.wire) > 0.05
+      })
+      checks.check(
+        "postgres ours: the X-Sql-Statements header agrees with the wire count",
+        mismatch.length === 0,
+        mismatch.length ? `differs or missing for ${mismatch.join(", ")}` : "",
+      )
+    }
+  }
+  if (results.some((r) => r.engine === "postgres")) {
+    const ok = typeof append !== "string" && append.eventsPerSecond >= 1000 && append.verified
+    checks.check(
+      "postgres: audit append at least 1,000 events/s with 50 writers, and the chain verifies",
+      ok,
+      typeof append === "string" ? append : `${append.eventsPerSecond} events/s, chain ${append.verified ? "verifies" : `does not verify${append.problem ? `: ${append.problem}` : ""}`}`,
+    )
+  }
+  console.log(`\n${checks.summary()} (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+  return checks.failed
+}
+
+main().then(
+  (failed) => process.exit(failed ? 1 : 0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error)
+    console.log("\n0 passed, 1 failed")
+    process.exit(1)
+  },
+)
