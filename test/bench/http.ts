@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --no-peer --engine=pglite|postgres --seconds=N --quick]` (issue 9, item 5):
+ * `npm run bench [-- --no-peer --engine=pglite|postgres --seconds=N --quick --sql]` (issue 9, item 5):
  * load and cost of reading the session and of starting and stopping an impersonation, on the
  * embedded engine (PGlite, a temp data folder) and on PostgreSQL (a scratch database, when
  * reachable), beside a small Better Auth 1.7.25 server with its admin plugin (PostgreSQL only).
@@ -18,6 +18,7 @@
  *   engines from the app's `X-Sql-Statements` header (SQL_STATEMENT_HEADER=true), which counts
  *   at the Prisma driver adapter. The outbox worker is off (OUTBOX_WORKER=false): the rows a
  *   start queues are counted, their delivery (a worker's job) is not.
+ * `--sql` also prints the SQL of one operation per scenario, as the wire proxy saw it.
  * Prints a table per engine, the ratios, the machine, and the targets as PASS/FAIL lines, then
  * `N passed, N failed`; exits 1 on a failure.
  */
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     engine: { type: "string" },
     seconds: { type: "string" },
     quick: { type: "boolean", default: false },
+    sql: { type: "boolean", default: false },
   },
 })
 if (args.engine !== undefined && args.engine !== "pglite" && args.engine !== "postgres") {
@@ -56,8 +58,9 @@ const CONNECTIONS = 10
 const PAIRS = 4
 /** Alternating windows per side for the impersonated/ordinary ratio. */
 const WINDOWS = QUICK ? 2 : 3
-/** Operations per statement-counting batch (sequential). */
-const COUNT_BATCH = QUICK ? 10 : 40
+/** Operations per statement-counting batch (sequential); start/stop cycles counted. */
+const COUNT_BATCH = QUICK ? 10 : 30
+const COUNT_CYCLES = QUICK ? 5 : 15
 const BASE_PORT = Number(process.env.BENCH_BASE_PORT ?? 4200)
 const REASON = "Ticket 9: bench"
 const CLOCK_TICKS = (() => {
@@ -71,7 +74,8 @@ const CLOCK_TICKS = (() => {
 // ---------------------------------------------------------------- measuring
 
 type Load = { ops: number; seconds: number; latencies: number[]; failures: number; cpuMs: number }
-type Counted = { header: number | null; wire: number | null }
+/** Statements per op; `trace`: the SQL of one op, from the wire (with --sql). */
+type Counted = { header: number | null; wire: number | null; trace?: string[] }
 type Row = { load: Load | null; sql: Counted }
 type Scenario = "none" | "ordinary" | "impersonated" | "cycle" | "start" | "stop"
 type ServerResult = {
@@ -150,6 +154,12 @@ async function quiet(wire: CountingProxy | null) {
   }
 }
 
+/** Lets requests a window left in flight finish before the next window starts. */
+async function settle(wire: CountingProxy | null) {
+  await sleep(300)
+  await quiet(wire)
+}
+
 type Op = () => Promise<{ ok: boolean; header: number | null; detail?: string }>
 
 function sqlHeader(response: Response): number | null {
@@ -163,8 +173,14 @@ async function countBatch(op: Op, wire: CountingProxy | null, idleRate: number):
   const before = wire?.total() ?? 0
   const started = performance.now()
   const headers: number[] = []
+  let trace: string[] | undefined
   for (let i = 0; i < COUNT_BATCH; i++) {
+    if (i === 0 && args.sql) wire?.beginTrace()
     const { ok, header, detail } = await op()
+    if (i === 0 && args.sql && wire) {
+      await quiet(wire)
+      trace = wire.endTrace()
+    }
     if (!ok) throw new Error(`a counted operation failed: ${detail ?? "no detail"}`)
     if (header !== null) headers.push(header)
   }
@@ -173,6 +189,7 @@ async function countBatch(op: Op, wire: CountingProxy | null, idleRate: number):
   return {
     header: headers.length === COUNT_BATCH ? headers.reduce((a, b) => a + b, 0) / COUNT_BATCH : null,
     wire: wire ? (wire.total() - before - idleRate * elapsed) / COUNT_BATCH : null,
+    trace,
   }
 }
 
@@ -214,21 +231,25 @@ async function cycleLoad(pid: number, cyclers: Cycler[], seconds: number, sample
 async function countCycles(cycler: Cycler, wire: CountingProxy | null, idleRate: number) {
   const header = { start: [] as number[], stop: [] as number[] }
   const onWire = { start: 0, stop: 0 }
-  for (let i = 0; i < COUNT_BATCH; i++) {
+  const traces: { start?: string[]; stop?: string[] } = {}
+  for (let i = 0; i < COUNT_CYCLES; i++) {
     for (const side of ["start", "stop"] as const) {
       await quiet(wire)
       const before = wire?.total() ?? 0
       const t = performance.now()
+      if (i === 0 && args.sql) wire?.beginTrace()
       const { ok, header: h, detail } = await cycler[side]()
       if (!ok) throw new Error(`a counted ${side} failed: ${detail ?? "no detail"}`)
       if (h !== null) header[side].push(h)
       await quiet(wire)
+      if (i === 0 && args.sql && wire) traces[side] = wire.endTrace()
       onWire[side] += (wire?.total() ?? 0) - before - (idleRate * (performance.now() - t)) / 1000
     }
   }
   const counted = (side: "start" | "stop"): Counted => ({
-    header: header[side].length === COUNT_BATCH ? header[side].reduce((a, b) => a + b, 0) / COUNT_BATCH : null,
-    wire: wire ? onWire[side] / COUNT_BATCH : null,
+    header: header[side].length === COUNT_CYCLES ? header[side].reduce((a, b) => a + b, 0) / COUNT_CYCLES : null,
+    wire: wire ? onWire[side] / COUNT_CYCLES : null,
+    trace: traces[side],
   })
   const start = counted("start")
   const stop = counted("stop")
@@ -263,6 +284,7 @@ async function measure(
   const rate = idle ?? 0
 
   console.log(`  ${result.name}: no session`)
+  await settle(wire)
   result.rows.none = { load: await autocannonLoad(pid, reads.none.load, SECONDS), sql: await countBatch(reads.none.op, wire, rate) }
 
   console.log(`  ${result.name}: ordinary and impersonated sessions, ${WINDOWS} alternating windows each`)
@@ -272,6 +294,7 @@ async function measure(
     // A B, then B A: a drift in the machine's load hits both sides alike.
     const order = w % 2 === 0 ? (["ordinary", "impersonated"] as const) : (["impersonated", "ordinary"] as const)
     for (const side of order) {
+      await settle(wire)
       const load = await autocannonLoad(pid, reads[side].load, SECONDS / WINDOWS)
       ;(side === "ordinary" ? ordinary : impersonated).push(load)
     }
@@ -281,6 +304,7 @@ async function measure(
   result.rows.impersonated = { load: mergeLoads(impersonated), sql: await countBatch(reads.impersonated.op, wire, rate) }
 
   console.log(`  ${result.name}: start/stop cycles, ${cyclers.length} admins at once`)
+  await settle(wire)
   const cycles = await cycleLoad(pid, cyclers, SECONDS, result.failureSamples)
   const counted = await countCycles(cyclers[0]!, wire, rate)
   result.rows.cycle = { load: cycles.cycle, sql: counted.cycle }
@@ -543,14 +567,19 @@ async function measurePeer(port: number, databaseUrl: string, wire: CountingProx
 
 type AuditAppend = { eventsPerSecond: number; verified: boolean; events?: number; seconds?: number; sealLagP99Ms?: number | null; problem?: string | null }
 
-async function auditAppend(seconds: number): Promise<AuditAppend | "not available"> {
+/** test/bench/auditAppend.ts (another part of issue 9), when present: the figure or why not. */
+async function auditAppend(seconds: number): Promise<AuditAppend | string> {
   const file = path.join(ROOT, "test", "bench", "auditAppend.ts")
   if (!fs.existsSync(file)) return "not available"
   const module = (await import(pathToFileURL(file).href)) as {
     benchAuditAppend?: (o: { writers: number; seconds: number }) => Promise<AuditAppend>
   }
   if (typeof module.benchAuditAppend !== "function") return "not available"
-  return module.benchAuditAppend({ writers: 50, seconds })
+  try {
+    return await module.benchAuditAppend({ writers: 50, seconds })
+  } catch (error) {
+    return `failed: ${error instanceof Error ? error.message : String(error)}`
+  }
 }
 
 const fmt = (value: number | null | undefined, digits = 1) =>
@@ -614,7 +643,7 @@ function machine(pgVersion: string | null): string {
   return [
     `CPU: ${cpus[0]?.model ?? "unknown"}, ${cpus.length} cores; RAM ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
     `Node ${process.version}; PostgreSQL ${pgVersion ?? "not reachable"}; PGlite ${pglite}; ${os.type()} ${os.release()}`,
-    `Load: ${CONNECTIONS} connections per read scenario (autocannon), ${PAIRS} admins cycling at once; ${SECONDS} s per scenario${QUICK ? " (--quick)" : ""}; statements over ${COUNT_BATCH} sequential ops`,
+    `Load: ${CONNECTIONS} connections per read scenario (autocannon), ${PAIRS} admins cycling at once; ${SECONDS} s per scenario${QUICK ? " (--quick)" : ""}; statements over ${COUNT_BATCH} sequential reads and ${COUNT_CYCLES} sequential cycles`,
   ].join("\n")
 }
 
@@ -633,7 +662,7 @@ async function main() {
   }
 
   const results: { engine: "pglite" | "postgres"; servers: ServerResult[] }[] = []
-  let append: AuditAppend | "not available" | "PostgreSQL not reachable" = "PostgreSQL not reachable"
+  let append: AuditAppend | string = "PostgreSQL not reachable"
   for (const engine of engines) {
     if (engine === "pglite") {
       console.log("Embedded PostgreSQL (PGlite, a temp data folder):")
@@ -692,6 +721,17 @@ async function main() {
   for (const { engine, servers } of results) {
     for (const server of servers) {
       console.log(`  ${engine} ${server.name}: idle ${fmt(server.idleStatementsPerSecond, 2)} statements/s on the wire (subtracted)`)
+    }
+  }
+  if (args.sql) {
+    for (const { engine, servers } of results) {
+      for (const server of servers) {
+        for (const [scenario, row] of Object.entries(server.rows)) {
+          if (!row.sql.trace) continue
+          console.log(`\nSQL of one ${scenario} (${engine}, ${server.name}), ${row.sql.trace.length} statements:`)
+          for (const [i, sql] of row.sql.trace.entries()) console.log(`  ${i + 1}. ${sql.replace(/\s+/g, " ").slice(0, 220)}`)
+        }
+      }
     }
   }
   if (typeof append === "string") console.log(`\nAudit append, 50 writers on PostgreSQL: ${append}`)

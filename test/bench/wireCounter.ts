@@ -14,11 +14,26 @@ const CANCEL_REQUEST = 80877102
 
 export type StatementCounts = { query: number; execute: number }
 
+function cstrings(payload: Buffer, count: number): string[] {
+  const out: string[] = []
+  let at = 0
+  for (let i = 0; i < count; i++) {
+    const end = payload.indexOf(0, at)
+    out.push(payload.toString("utf8", at, end))
+    at = end + 1
+  }
+  return out
+}
+
 /** Parses one connection's frontend bytes as they arrive, in whatever chunks. */
 export class FrontendParser {
   private buffer: Buffer = Buffer.alloc(0)
   private awaitingStartup = true
   readonly counts: StatementCounts = { query: 0, execute: 0 }
+  /** With `onStatement`, each counted statement's SQL text (Parse text for an Execute). */
+  private statements = new Map<string, string>()
+  private portals = new Map<string, string>()
+  constructor(private onStatement?: (sql: string) => void) {}
 
   push(chunk: Buffer) {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk
@@ -41,7 +56,22 @@ export class FrontendParser {
       const type = this.buffer[0]
       if (type === 0x51) this.counts.query++ // 'Q'
       else if (type === 0x45) this.counts.execute++ // 'E'
+      if (this.onStatement) this.trace(type!, this.buffer.subarray(5, 1 + length))
       this.buffer = this.buffer.subarray(1 + length)
+    }
+  }
+
+  private trace(type: number, payload: Buffer) {
+    if (type === 0x50) {
+      const [name = "", sql = ""] = cstrings(payload, 2) // Parse: statement name, query text
+      this.statements.set(name, sql)
+    } else if (type === 0x42) {
+      const [portal = "", statement = ""] = cstrings(payload, 2) // Bind: portal, statement name
+      this.portals.set(portal, this.statements.get(statement) ?? `(prepared statement "${statement}")`)
+    } else if (type === 0x45) {
+      this.onStatement!(this.portals.get(cstrings(payload, 1)[0] ?? "") ?? "(unknown portal)")
+    } else if (type === 0x51) {
+      this.onStatement!(cstrings(payload, 1)[0] ?? "")
     }
   }
 }
@@ -53,6 +83,9 @@ export type CountingProxy = {
   /** Statements so far, over every connection that went through. */
   total(): number
   counts(): StatementCounts
+  /** Records the SQL text of every statement from now until `endTrace`. */
+  beginTrace(): void
+  endTrace(): string[]
   close(): Promise<void>
 }
 
@@ -61,9 +94,10 @@ export async function startCountingProxy(target: { host: string; port: number },
   const parsers = new Set<FrontendParser>()
   const closed: StatementCounts = { query: 0, execute: 0 }
   const sockets = new Set<net.Socket>()
+  let trace: string[] | null = null
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host)
-    const parser = new FrontendParser()
+    const parser = new FrontendParser((sql) => trace?.push(sql))
     parsers.add(parser)
     sockets.add(client).add(upstream)
     client.setNoDelay(true)
@@ -109,6 +143,14 @@ export async function startCountingProxy(target: { host: string; port: number },
       return url.toString()
     },
     counts,
+    beginTrace() {
+      trace = []
+    },
+    endTrace() {
+      const traced = trace ?? []
+      trace = null
+      return traced
+    },
     total() {
       const c = counts()
       return c.query + c.execute
