@@ -22,7 +22,7 @@
  * Prints a table per engine, the ratios, the machine, and the targets as PASS/FAIL lines, then
  * `N passed, N failed`; exits 1 on a failure.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process"
+import { spawn, execFileSync } from "node:child_process"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
@@ -31,7 +31,18 @@ import { pathToFileURL } from "node:url"
 import { parseArgs } from "node:util"
 import autocannon from "autocannon"
 import { Client } from "pg"
-import { CheckList, COOKIE_PREFIX, HttpBrowser, ROOT, runCommand, signIn, sleep, waitUntilUp } from "test/helpers/httpApp"
+import {
+  type AppServer,
+  CheckList,
+  COOKIE_PREFIX,
+  HttpBrowser,
+  ROOT,
+  runCommand,
+  signIn,
+  sleep,
+  startAppServer,
+  waitUntilUp,
+} from "test/helpers/httpApp"
 import { createScratchDatabase, POSTGRES_ADMIN_URL } from "test/helpers/postgres"
 import { BENCH_PASSWORD, type BenchAccounts } from "./accounts"
 import { startCountingProxy, type CountingProxy } from "./wireCounter"
@@ -75,7 +86,7 @@ const CLOCK_TICKS = (() => {
 
 type Load = { ops: number; seconds: number; latencies: number[]; failures: number; cpuMs: number }
 /** Statements per op; `trace`: the SQL of one op, from the wire (with --sql). */
-type Counted = { header: number | null; wire: number | null; trace?: string[] }
+type Counted = { ops: number; header: number | null; wire: number | null; trace?: string[] }
 type Row = { load: Load | null; sql: Counted }
 type Scenario = "none" | "ordinary" | "impersonated" | "cycle" | "start" | "stop"
 type ServerResult = {
@@ -187,6 +198,7 @@ async function countBatch(op: Op, wire: CountingProxy | null, idleRate: number):
   await quiet(wire)
   const elapsed = (performance.now() - started) / 1000
   return {
+    ops: COUNT_BATCH,
     header: headers.length === COUNT_BATCH ? headers.reduce((a, b) => a + b, 0) / COUNT_BATCH : null,
     wire: wire ? (wire.total() - before - idleRate * elapsed) / COUNT_BATCH : null,
     trace,
@@ -247,6 +259,7 @@ async function countCycles(cycler: Cycler, wire: CountingProxy | null, idleRate:
     }
   }
   const counted = (side: "start" | "stop"): Counted => ({
+    ops: COUNT_CYCLES,
     header: header[side].length === COUNT_CYCLES ? header[side].reduce((a, b) => a + b, 0) / COUNT_CYCLES : null,
     wire: wire ? onWire[side] / COUNT_CYCLES : null,
     trace: traces[side],
@@ -254,7 +267,7 @@ async function countCycles(cycler: Cycler, wire: CountingProxy | null, idleRate:
   const start = counted("start")
   const stop = counted("stop")
   const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b)
-  return { start, stop, cycle: { header: sum(start.header, stop.header), wire: sum(start.wire, stop.wire) } }
+  return { start, stop, cycle: { ops: COUNT_CYCLES, header: sum(start.header, stop.header), wire: sum(start.wire, stop.wire) } }
 }
 
 /** Statements the server sends per second while nobody asks it anything. */
@@ -314,28 +327,26 @@ async function measure(
 
 // ---------------------------------------------------------------- processes
 
-type Proc = { pid: number; child: ChildProcess; log: () => string }
-
-/** `node --import tsx <args>`: the spawned process is the one that serves (its pid, its CPU). */
-function startNode(args: string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+/** The peer, `node --import tsx test/bench/peer.ts serve`: the spawned process serves. */
+function startPeer(env: NodeJS.ProcessEnv): AppServer {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/bench/peer.ts", "serve"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
   let log = ""
   const keep = (d: Buffer) => (log = (log + d.toString()).slice(-20_000))
   child.stdout!.on("data", keep)
   child.stderr!.on("data", keep)
-  return { pid: child.pid!, child, log: () => log }
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  return { origin: `http://127.0.0.1:${env.PEER_PORT}`, child, log: () => log, exited }
 }
 
-async function stopNode(proc: Proc) {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return
-  const exited = new Promise((resolve) => proc.child.once("exit", resolve))
-  proc.child.kill("SIGTERM")
-  const timer = setTimeout(() => proc.child.kill("SIGKILL"), 10_000)
-  await exited
+async function stopServer(server: AppServer) {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return
+  server.child.kill("SIGTERM")
+  const timer = setTimeout(() => server.child.kill("SIGKILL"), 10_000)
+  await server.exited
   clearTimeout(timer)
 }
 
-async function waitForUrl(url: string, proc: Proc) {
+async function waitForUrl(url: string, proc: AppServer) {
   const deadline = Date.now() + 120_000
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) throw new Error(`the process for ${url} exited:\n${proc.log().slice(-2000)}`)
@@ -417,7 +428,7 @@ async function measureOurs(engine: "pglite" | "postgres", port: number, database
     delete env.DATABASE_URL
     env.PGLITE_DATA_DIR = path.join(scratch, "pglite")
   }
-  let server: Proc | null = null
+  let server: AppServer | null = null
   try {
     const seeded = await runCommand(process.execPath, ["--import", "tsx", "test/bench/seed.ts", String(PAIRS)], env)
     const line = seeded.out.split("\n").find((l) => l.startsWith("{"))
@@ -425,8 +436,9 @@ async function measureOurs(engine: "pglite" | "postgres", port: number, database
     const accounts = JSON.parse(line) as BenchAccounts
 
     if (database) env.DATABASE_URL = database.wire.urlFor(database.direct)
-    server = startNode(["server.ts"], { ...env, PORT: String(port) })
-    const origin = `http://localhost:${port}`
+    // The spawned process is the node process that serves: its pid gives its CPU time.
+    server = startAppServer(port, env, { node: true })
+    const origin = server.origin
     await waitUntilUp(origin, server.child, server.log)
 
     const user = await signIn(origin, accounts.user, BENCH_PASSWORD)
@@ -466,10 +478,10 @@ async function measureOurs(engine: "pglite" | "postgres", port: number, database
         return { ok: r.status === 200 && r.text.includes('"error":null'), header: r.header, detail: r.text.slice(0, 200) }
       },
     })
-    await measure(result, server.pid, database?.wire ?? null, { none: read(null, false), ordinary: read(user, true), impersonated: read(impersonating, true) }, cyclers)
+    await measure(result, server.child.pid!, database?.wire ?? null, { none: read(null, false), ordinary: read(user, true), impersonated: read(impersonating, true) }, cyclers)
     return result
   } finally {
-    if (server) await stopNode(server)
+    if (server) await stopServer(server)
     fs.rmSync(scratch, { recursive: true, force: true })
   }
 }
@@ -501,8 +513,8 @@ async function measurePeer(port: number, databaseUrl: string, wire: CountingProx
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", DATABASE_URL: databaseUrl, PEER_PORT: String(port) }
   const migrated = await runCommand(process.execPath, ["--import", "tsx", "test/bench/peer.ts", "migrate"], env)
   if (migrated.code !== 0) throw new Error(`the peer's migration failed:\n${migrated.out.slice(-2000)}`)
-  const server = startNode(["test/bench/peer.ts", "serve"], { ...env, DATABASE_URL: wire.urlFor(databaseUrl) })
-  const origin = `http://127.0.0.1:${port}`
+  const server = startPeer({ ...env, DATABASE_URL: wire.urlFor(databaseUrl) })
+  const origin = server.origin
   try {
     await waitForUrl(`${origin}/health`, server)
     const admins: string[] = []
@@ -556,10 +568,10 @@ async function measurePeer(port: number, databaseUrl: string, wire: CountingProx
         return { ok: r.status === 200, header: null, detail: `${r.status} ${r.text.slice(0, 200)}` }
       },
     }))
-    await measure(result, server.pid, wire, { none: read(new PeerBrowser(origin), false), ordinary: read(user.browser, true), impersonated: read(impersonating, true) }, cyclers)
+    await measure(result, server.child.pid!, wire, { none: read(new PeerBrowser(origin), false), ordinary: read(user.browser, true), impersonated: read(impersonating, true) }, cyclers)
     return result
   } finally {
-    await stopNode(server)
+    await stopServer(server)
   }
 }
 
@@ -765,12 +777,14 @@ async function main() {
     atMost("start", 8, "a start")
     atMost("stop", 6, "a stop")
     if (engine === "postgres") {
+      // The wire also sees what runs after an answer (e.g. a checkpoint every 100 audit events):
+      // over a batch the two may differ by one statement.
       const mismatch = (["none", "ordinary", "impersonated", "start", "stop"] as const).filter((s) => {
         const sql = ours.rows[s]?.sql
-        return !sql || sql.header === null || sql.wire === null || Math.abs(sql.header - sql.wire) > 0.05
+        return !sql || sql.header === null || sql.wire === null || Math.abs(sql.header - sql.wire) * sql.ops > 1.01
       })
       checks.check(
-        "postgres ours: the X-Sql-Statements header agrees with the wire count",
+        "postgres ours: the X-Sql-Statements header agrees with the wire count (within one statement per batch)",
         mismatch.length === 0,
         mismatch.length ? `differs or missing for ${mismatch.join(", ")}` : "",
       )
