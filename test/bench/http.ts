@@ -5,7 +5,8 @@
  * reachable), beside a small Better Auth 1.7.25 server with its admin plugin (PostgreSQL only).
  *
  * - Our server is the production build (`node --import tsx server.ts`, built first when `.next`
- *   has none), one process whose CPU time (/proc/<pid>/stat) is divided by the requests served.
+ *   has none), one process whose CPU time (/proc/<pid>/stat) is divided by the requests served;
+ *   on PostgreSQL the CPU time of the database's backends (pg_stat_activity) is shown apart.
  * - getCurrentUser is sent as a Blitz page sends it: POST /api/rpc/getCurrentUser with the
  *   session cookies and the anti-CSRF header (Blitz queries default to POST), by autocannon.
  *   Ordinary and impersonated sessions run in alternating windows; their ratio is the median of
@@ -84,7 +85,8 @@ const CLOCK_TICKS = (() => {
 
 // ---------------------------------------------------------------- measuring
 
-type Load = { ops: number; seconds: number; latencies: number[]; failures: number; cpuMs: number }
+/** `cpuMs`: the server process's CPU; `dbCpuMs`: PostgreSQL's backends for its database. */
+type Load = { ops: number; seconds: number; latencies: number[]; failures: number; cpuMs: number; dbCpuMs: number | null }
 /** Statements per op; `trace`: the SQL of one op, from the wire (with --sql). */
 type Counted = { ops: number; header: number | null; wire: number | null; trace?: string[] }
 type Row = { load: Load | null; sql: Counted }
@@ -99,11 +101,53 @@ type ServerResult = {
   failureSamples: string[]
 }
 
-/** utime + stime of a process, in ms (fields 14 and 15 of /proc/<pid>/stat). */
+/** utime + stime of a process, in ms (fields 14 and 15 of /proc/<pid>/stat); 0 once it is gone. */
 function cpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  let stat: string
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  } catch {
+    return 0
+  }
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
+}
+
+/**
+ * Whose CPU a measurement reads: the serving process, and on PostgreSQL the server's backends
+ * connected to the scratch database (found in pg_stat_activity; on this machine, not remotely).
+ */
+type Meter = { pid: number; database: { name: string; admin: Client } | null }
+type CpuSnapshot = { server: number; backends: Map<number, number> | null }
+
+async function backendCpu(meter: Meter): Promise<Map<number, number> | null> {
+  if (!meter.database) return null
+  const { rows } = await meter.database.admin.query<{ pid: number }>(
+    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    [meter.database.name],
+  )
+  return new Map(rows.map(({ pid }) => [pid, cpuMs(pid)]))
+}
+
+/** A meter for the serving process and, given its database URL, that database's backends. */
+async function meterFor(pid: number, databaseUrl: string | null): Promise<Meter> {
+  if (!databaseUrl) return { pid, database: null }
+  const admin = new Client({ connectionString: POSTGRES_ADMIN_URL })
+  await admin.connect()
+  return { pid, database: { name: decodeURIComponent(new URL(databaseUrl).pathname.slice(1)), admin } }
+}
+
+async function cpuSnapshot(meter: Meter): Promise<CpuSnapshot> {
+  return { server: cpuMs(meter.pid), backends: await backendCpu(meter) }
+}
+
+async function cpuSince(meter: Meter, before: CpuSnapshot): Promise<{ cpuMs: number; dbCpuMs: number | null }> {
+  const server = cpuMs(meter.pid) - before.server
+  const after = await backendCpu(meter)
+  if (!after || !before.backends) return { cpuMs: server, dbCpuMs: null }
+  let db = 0
+  for (const [pid, ms] of after) db += ms - (before.backends.get(pid) ?? 0)
+  return { cpuMs: server, dbCpuMs: db }
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -118,6 +162,7 @@ function mergeLoads(loads: Load[]): Load {
     latencies: loads.flatMap((l) => l.latencies),
     failures: loads.reduce((s, l) => s + l.failures, 0),
     cpuMs: loads.reduce((s, l) => s + l.cpuMs, 0),
+    dbCpuMs: loads.some((l) => l.dbCpuMs === null) ? null : loads.reduce((s, l) => s + l.dbCpuMs!, 0),
   }
 }
 
@@ -126,12 +171,12 @@ const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 0.5)
 type HttpLoad = { url: string; method: string; headers: Record<string, string>; body?: string; ok: (body: string) => boolean }
 
 /** autocannon at CONNECTIONS connections for `seconds`; latencies from every response. */
-function autocannonLoad(pid: number, load: HttpLoad, seconds: number): Promise<Load> {
+async function autocannonLoad(meter: Meter, load: HttpLoad, seconds: number): Promise<Load> {
   const latencies: number[] = []
   let failures = 0
-  const cpuBefore = cpuMs(pid)
+  const cpuBefore = await cpuSnapshot(meter)
   const started = performance.now()
-  return new Promise((resolve, reject) => {
+  const result = await new Promise<{ errors: number; timeouts: number }>((resolve, reject) => {
     const instance = autocannon(
       {
         url: load.url,
@@ -142,14 +187,13 @@ function autocannonLoad(pid: number, load: HttpLoad, seconds: number): Promise<L
         body: load.body,
         requests: [{ onResponse: (status, body) => void ((status < 200 || status > 299 || !load.ok(body)) && failures++) }],
       },
-      (error, result) => {
-        if (error) return reject(error)
-        const elapsed = (performance.now() - started) / 1000
-        resolve({ ops: latencies.length, seconds: elapsed, latencies, failures: failures + result.errors + result.timeouts, cpuMs: cpuMs(pid) - cpuBefore })
-      },
+      (error, done) => (error ? reject(error) : resolve(done)),
     )
     instance.on("response", (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime))
   })
+  const elapsed = (performance.now() - started) / 1000
+  const cpu = await cpuSince(meter, cpuBefore)
+  return { ops: latencies.length, seconds: elapsed, latencies, failures: failures + result.errors + result.timeouts, ...cpu }
 }
 
 /** Waits until the wire has been quiet for 40 ms (at most 2 s). */
@@ -208,12 +252,12 @@ async function countBatch(op: Op, wire: CountingProxy | null, idleRate: number):
 type Cycler = { start: Op; stop: Op }
 
 /** One loop per cycler for `seconds`: start then stop, over and over. */
-async function cycleLoad(pid: number, cyclers: Cycler[], seconds: number, samples: string[]) {
+async function cycleLoad(meter: Meter, cyclers: Cycler[], seconds: number, samples: string[]) {
   const startLat: number[] = []
   const stopLat: number[] = []
   let failures = 0
   let cycles = 0
-  const cpuBefore = cpuMs(pid)
+  const cpuBefore = await cpuSnapshot(meter)
   const started = performance.now()
   const deadline = started + seconds * 1000
   await Promise.all(
@@ -234,8 +278,8 @@ async function cycleLoad(pid: number, cyclers: Cycler[], seconds: number, sample
     }),
   )
   const elapsed = (performance.now() - started) / 1000
-  const cpu = cpuMs(pid) - cpuBefore
-  const load = (latencies: number[]): Load => ({ ops: cycles, seconds: elapsed, latencies, failures, cpuMs: cpu })
+  const cpu = await cpuSince(meter, cpuBefore)
+  const load = (latencies: number[]): Load => ({ ops: cycles, seconds: elapsed, latencies, failures, ...cpu })
   return { cycle: load([]), start: load(startLat), stop: load(stopLat) }
 }
 
@@ -282,14 +326,14 @@ async function idleRate(wire: CountingProxy | null, seconds: number): Promise<nu
 /** The scenarios common to both servers, given how to reach each. */
 async function measure(
   result: ServerResult,
-  pid: number,
+  meter: Meter,
   wire: CountingProxy | null,
   reads: Record<"none" | "ordinary" | "impersonated", { load: HttpLoad; op: Op }>,
   cyclers: Cycler[],
 ) {
   // Warm-up: JIT, route modules, connection pools.
   const warm = QUICK ? 0.5 : 1
-  for (const read of Object.values(reads)) await autocannonLoad(pid, read.load, warm)
+  for (const read of Object.values(reads)) await autocannonLoad(meter, read.load, warm)
   for (const cycler of cyclers) for (let i = 0; i < 3; i++) await cycler.start().then(() => cycler.stop())
 
   const idle = await idleRate(wire, Math.max(2, SECONDS / 2))
@@ -298,7 +342,7 @@ async function measure(
 
   console.log(`  ${result.name}: no session`)
   await settle(wire)
-  result.rows.none = { load: await autocannonLoad(pid, reads.none.load, SECONDS), sql: await countBatch(reads.none.op, wire, rate) }
+  result.rows.none = { load: await autocannonLoad(meter, reads.none.load, SECONDS), sql: await countBatch(reads.none.op, wire, rate) }
 
   console.log(`  ${result.name}: ordinary and impersonated sessions, ${WINDOWS} alternating windows each`)
   const ordinary: Load[] = []
@@ -308,7 +352,7 @@ async function measure(
     const order = w % 2 === 0 ? (["ordinary", "impersonated"] as const) : (["impersonated", "ordinary"] as const)
     for (const side of order) {
       await settle(wire)
-      const load = await autocannonLoad(pid, reads[side].load, SECONDS / WINDOWS)
+      const load = await autocannonLoad(meter, reads[side].load, SECONDS / WINDOWS)
       ;(side === "ordinary" ? ordinary : impersonated).push(load)
     }
     result.ratios.push(impersonated[w]!.ops / impersonated[w]!.seconds / (ordinary[w]!.ops / ordinary[w]!.seconds))
@@ -318,7 +362,7 @@ async function measure(
 
   console.log(`  ${result.name}: start/stop cycles, ${cyclers.length} admins at once`)
   await settle(wire)
-  const cycles = await cycleLoad(pid, cyclers, SECONDS, result.failureSamples)
+  const cycles = await cycleLoad(meter, cyclers, SECONDS, result.failureSamples)
   const counted = await countCycles(cyclers[0]!, wire, rate)
   result.rows.cycle = { load: cycles.cycle, sql: counted.cycle }
   result.rows.start = { load: cycles.start, sql: counted.start }
@@ -478,7 +522,12 @@ async function measureOurs(engine: "pglite" | "postgres", port: number, database
         return { ok: r.status === 200 && r.text.includes('"error":null'), header: r.header, detail: r.text.slice(0, 200) }
       },
     })
-    await measure(result, server.child.pid!, database?.wire ?? null, { none: read(null, false), ordinary: read(user, true), impersonated: read(impersonating, true) }, cyclers)
+    const meter = await meterFor(server.child.pid!, database?.direct ?? null)
+    try {
+      await measure(result, meter, database?.wire ?? null, { none: read(null, false), ordinary: read(user, true), impersonated: read(impersonating, true) }, cyclers)
+    } finally {
+      await meter.database?.admin.end()
+    }
     return result
   } finally {
     if (server) await stopServer(server)
@@ -568,7 +617,12 @@ async function measurePeer(port: number, databaseUrl: string, wire: CountingProx
         return { ok: r.status === 200, header: null, detail: `${r.status} ${r.text.slice(0, 200)}` }
       },
     }))
-    await measure(result, server.child.pid!, wire, { none: read(new PeerBrowser(origin), false), ordinary: read(user.browser, true), impersonated: read(impersonating, true) }, cyclers)
+    const meter = await meterFor(server.child.pid!, databaseUrl)
+    try {
+      await measure(result, meter, wire, { none: read(new PeerBrowser(origin), false), ordinary: read(user.browser, true), impersonated: read(impersonating, true) }, cyclers)
+    } finally {
+      await meter.database?.admin.end()
+    }
     return result
   } finally {
     await stopServer(server)
@@ -607,7 +661,7 @@ const LABELS: Record<Scenario, [string, string]> = {
 }
 
 function printTable(engine: string, servers: ServerResult[]) {
-  const head = ["scenario", "server", "ops/s", "p50 ms", "p99 ms", "CPU ms/op", "SQL/op header", "SQL/op wire"]
+  const head = ["scenario", "server", "ops/s", "p50 ms", "p99 ms", "CPU ms/op", "DB CPU ms/op", "SQL/op header", "SQL/op wire"]
   const lines: string[][] = [head]
   for (const scenario of Object.keys(LABELS) as Scenario[]) {
     for (const server of servers) {
@@ -623,6 +677,7 @@ function printTable(engine: string, servers: ServerResult[]) {
         sorted.length ? fmt(percentile(sorted, 0.5), 1) : "",
         sorted.length ? fmt(percentile(sorted, 0.99), 1) : "",
         load && !perOp ? fmt(load.cpuMs / load.ops, 2) : "",
+        load && !perOp ? fmt(load.dbCpuMs === null ? null : load.dbCpuMs / load.ops, 2) : "",
         fmt(row.sql.header, 2),
         fmt(row.sql.wire, 2),
       ])
@@ -713,6 +768,13 @@ async function main() {
     append = await auditAppend(SECONDS)
   }
 
+  console.log(
+    [
+      "\nops/s: answers per second (for cycles: start+stop pairs per second). CPU ms/op: the serving process",
+      "(PGlite runs inside it); DB CPU ms/op: PostgreSQL's backends for that server's database. SQL/op: statements",
+      "per operation, from the X-Sql-Statements header (ours) and counted on the wire (PostgreSQL).",
+    ].join("\n"),
+  )
   for (const { engine, servers } of results) {
     printTable(engine === "pglite" ? "Embedded PostgreSQL (PGlite), peer: PostgreSQL only" : "PostgreSQL", servers)
   }
