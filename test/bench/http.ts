@@ -69,7 +69,7 @@ const QUICK = args.quick
 const CONNECTIONS = 10
 const PAIRS = 4
 /** Alternating windows per side for the impersonated/ordinary ratio. */
-const WINDOWS = QUICK ? 2 : 3
+const WINDOWS = QUICK ? 2 : 5
 /** Operations per statement-counting batch (sequential); start/stop cycles counted. */
 const COUNT_BATCH = QUICK ? 10 : 30
 const COUNT_CYCLES = QUICK ? 5 : 15
@@ -166,7 +166,11 @@ function mergeLoads(loads: Load[]): Load {
   }
 }
 
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 0.5)
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
 
 type HttpLoad = { url: string; method: string; headers: Record<string, string>; body?: string; ok: (body: string) => boolean }
 
