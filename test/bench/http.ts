@@ -785,7 +785,13 @@ async function main() {
   console.log("\nRatios (median of alternating windows):")
   for (const { engine, servers } of results) {
     for (const server of servers) {
-      console.log(`  ${engine} ${server.name}: impersonated/ordinary ${fmt(median(server.ratios), 2)} (windows ${server.ratios.map((r) => r.toFixed(2)).join(", ")})`)
+      const ord = server.rows.ordinary?.load
+      const imp = server.rows.impersonated?.load
+      // CPU per answer is steadier than throughput on a shared machine: shown beside it.
+      const cpuRatio = ord && imp ? ord.cpuMs / ord.ops / (imp.cpuMs / imp.ops) : null
+      console.log(
+        `  ${engine} ${server.name}: impersonated/ordinary ${fmt(median(server.ratios), 2)} ops/s (windows ${server.ratios.map((r) => r.toFixed(2)).join(", ")}); by CPU per answer ${fmt(cpuRatio, 2)}`,
+      )
     }
     const [ours, peer] = servers
     if (ours && peer) {
