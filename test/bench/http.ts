@@ -18,7 +18,8 @@
  *   sequential operations, minus what the server sends while idle over the same time; on both
  *   engines from the app's `X-Sql-Statements` header (SQL_STATEMENT_HEADER=true), which counts
  *   at the Prisma driver adapter. The outbox worker is off (OUTBOX_WORKER=false): the rows a
- *   start queues are counted, their delivery (a worker's job) is not.
+ *   start queues are counted, their delivery (a worker's job) is not; so are audit checkpoints
+ *   (background, 3 statements per 100 events).
  * `--sql` also prints the SQL of one operation per scenario, as the wire proxy saw it.
  * Prints a table per engine, the ratios, the machine, and the targets as PASS/FAIL lines, then
  * `N passed, N failed`; exits 1 on a failure.
@@ -87,8 +88,11 @@ const CLOCK_TICKS = (() => {
 
 /** `cpuMs`: the server process's CPU; `dbCpuMs`: PostgreSQL's backends for its database. */
 type Load = { ops: number; seconds: number; latencies: number[]; failures: number; cpuMs: number; dbCpuMs: number | null }
-/** Statements per op; `trace`: the SQL of one op, from the wire (with --sql). */
-type Counted = { ops: number; header: number | null; wire: number | null; trace?: string[] }
+/**
+ * Statements per op over `ops` sequential ops. With --sql, `trace`: the SQL of the first op as
+ * the wire saw it; `mismatch`: that of the first op whose wire count differed from its header.
+ */
+type Counted = { ops: number; header: number | null; wire: number | null; trace?: string[]; mismatch?: string[] }
 type Row = { load: Load | null; sql: Counted }
 type Scenario = "none" | "ordinary" | "impersonated" | "cycle" | "start" | "stop"
 type ServerResult = {
@@ -226,31 +230,57 @@ function sqlHeader(response: Response): number | null {
   return value === null || value === "" || !Number.isFinite(Number(value)) ? null : Number(value)
 }
 
-/** Statements per op over COUNT_BATCH sequential ops: the header's mean and the wire's count. */
-async function countBatch(op: Op, wire: CountingProxy | null, idleRate: number): Promise<Counted> {
-  await quiet(wire)
-  const before = wire?.total() ?? 0
-  const started = performance.now()
-  const headers: number[] = []
-  let trace: string[] | undefined
-  for (let i = 0; i < COUNT_BATCH; i++) {
-    if (i === 0 && args.sql) wire?.beginTrace()
+/**
+ * Statements per op, one op at a time with the wire quiet before and after each, so that each op's
+ * wire count is its own (what it sets off after answering included) minus the idle rate. With
+ * --sql the first op's SQL is kept, and the first op whose wire count differs from its header.
+ */
+class StatementTally {
+  private headers: number[] = []
+  private wireTotal = 0
+  private ops = 0
+  private trace: string[] | undefined
+  private mismatch: string[] | undefined
+  constructor(
+    private wire: CountingProxy | null,
+    private idleRate: number,
+  ) {}
+
+  async run(op: Op, what: string) {
+    const wire = this.wire
+    await quiet(wire)
+    const before = wire?.total() ?? 0
+    const started = performance.now()
+    if (args.sql) wire?.beginTrace()
     const { ok, header, detail } = await op()
-    if (i === 0 && args.sql && wire) {
-      await quiet(wire)
-      trace = wire.endTrace()
+    if (!ok) throw new Error(`a counted ${what} failed: ${detail ?? "no detail"}`)
+    await quiet(wire)
+    const traced = args.sql ? wire?.endTrace() : undefined
+    const onWire = (wire?.total() ?? 0) - before
+    this.wireTotal += onWire - (this.idleRate * (performance.now() - started)) / 1000
+    if (header !== null) this.headers.push(header)
+    if (this.ops === 0) this.trace = traced
+    if (traced && header !== null && header !== onWire && !this.mismatch) {
+      this.mismatch = [`(op ${this.ops + 1}: header ${header}, wire ${onWire})`, ...traced]
     }
-    if (!ok) throw new Error(`a counted operation failed: ${detail ?? "no detail"}`)
-    if (header !== null) headers.push(header)
+    this.ops++
   }
-  await quiet(wire)
-  const elapsed = (performance.now() - started) / 1000
-  return {
-    ops: COUNT_BATCH,
-    header: headers.length === COUNT_BATCH ? headers.reduce((a, b) => a + b, 0) / COUNT_BATCH : null,
-    wire: wire ? (wire.total() - before - idleRate * elapsed) / COUNT_BATCH : null,
-    trace,
+
+  result(): Counted {
+    return {
+      ops: this.ops,
+      header: this.headers.length === this.ops ? this.headers.reduce((a, b) => a + b, 0) / this.ops : null,
+      wire: this.wire ? this.wireTotal / this.ops : null,
+      trace: this.trace,
+      mismatch: this.mismatch,
+    }
   }
+}
+
+async function countBatch(op: Op, wire: CountingProxy | null, idleRate: number): Promise<Counted> {
+  const tally = new StatementTally(wire, idleRate)
+  for (let i = 0; i < COUNT_BATCH; i++) await tally.run(op, "read")
+  return tally.result()
 }
 
 type Cycler = { start: Op; stop: Op }
@@ -287,33 +317,15 @@ async function cycleLoad(meter: Meter, cyclers: Cycler[], seconds: number, sampl
   return { cycle: load([]), start: load(startLat), stop: load(stopLat) }
 }
 
-/** Start and stop counted apart on the wire: sequential cycles, the wire quiet after each op. */
+/** Start and stop counted apart: sequential cycles. */
 async function countCycles(cycler: Cycler, wire: CountingProxy | null, idleRate: number) {
-  const header = { start: [] as number[], stop: [] as number[] }
-  const onWire = { start: 0, stop: 0 }
-  const traces: { start?: string[]; stop?: string[] } = {}
+  const tallies = { start: new StatementTally(wire, idleRate), stop: new StatementTally(wire, idleRate) }
   for (let i = 0; i < COUNT_CYCLES; i++) {
-    for (const side of ["start", "stop"] as const) {
-      await quiet(wire)
-      const before = wire?.total() ?? 0
-      const t = performance.now()
-      if (i === 0 && args.sql) wire?.beginTrace()
-      const { ok, header: h, detail } = await cycler[side]()
-      if (!ok) throw new Error(`a counted ${side} failed: ${detail ?? "no detail"}`)
-      if (h !== null) header[side].push(h)
-      await quiet(wire)
-      if (i === 0 && args.sql && wire) traces[side] = wire.endTrace()
-      onWire[side] += (wire?.total() ?? 0) - before - (idleRate * (performance.now() - t)) / 1000
-    }
+    await tallies.start.run(cycler.start, "start")
+    await tallies.stop.run(cycler.stop, "stop")
   }
-  const counted = (side: "start" | "stop"): Counted => ({
-    ops: COUNT_CYCLES,
-    header: header[side].length === COUNT_CYCLES ? header[side].reduce((a, b) => a + b, 0) / COUNT_CYCLES : null,
-    wire: wire ? onWire[side] / COUNT_CYCLES : null,
-    trace: traces[side],
-  })
-  const start = counted("start")
-  const stop = counted("stop")
+  const start = tallies.start.result()
+  const stop = tallies.stop.result()
   const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b)
   return { start, stop, cycle: { ops: COUNT_CYCLES, header: sum(start.header, stop.header), wire: sum(start.wire, stop.wire) } }
 }
@@ -466,6 +478,10 @@ async function measureOurs(engine: "pglite" | "postgres", port: number, database
     AUDIT_CHECKPOINT_FILE: path.join(scratch, "audit-checkpoints.jsonl"),
     MAIL_PREVIEW_DIR: path.join(scratch, "mail"),
     OUTBOX_WORKER: "false",
+    // Audit checkpoints (a walk of the chain every 100 events, in the background) would land in
+    // a counted op now and then: 3 statements per 100 events, left out of the per-op counts.
+    AUDIT_CHECKPOINT_EVERY: "1000000000",
+    AUDIT_CHECKPOINT_SECONDS: "86400",
     SQL_STATEMENT_HEADER: "true",
     NEXT_TELEMETRY_DISABLED: "1",
     DEMO_MODE: "",
@@ -811,9 +827,15 @@ async function main() {
     for (const { engine, servers } of results) {
       for (const server of servers) {
         for (const [scenario, row] of Object.entries(server.rows)) {
-          if (!row.sql.trace) continue
-          console.log(`\nSQL of one ${scenario} (${engine}, ${server.name}), ${row.sql.trace.length} statements:`)
-          for (const [i, sql] of row.sql.trace.entries()) console.log(`  ${i + 1}. ${sql.replace(/\s+/g, " ").slice(0, 220)}`)
+          if (row.sql.trace) {
+            console.log(`\nSQL of one ${scenario} (${engine}, ${server.name}), ${row.sql.trace.length} statements:`)
+            for (const [i, sql] of row.sql.trace.entries()) console.log(`  ${i + 1}. ${sql.replace(/\s+/g, " ").slice(0, 220)}`)
+          }
+          if (row.sql.mismatch) {
+            const [label, ...statements] = row.sql.mismatch
+            console.log(`\nSQL of a ${scenario} whose header and wire differ ${label}:`)
+            for (const [i, sql] of statements.entries()) console.log(`  ${i + 1}. ${sql.replace(/\s+/g, " ").slice(0, 220)}`)
+          }
         }
       }
     }
@@ -855,10 +877,15 @@ async function main() {
         const sql = ours.rows[s]?.sql
         return !sql || sql.header === null || sql.wire === null || Math.abs(sql.header - sql.wire) * sql.ops > 1.01
       })
+      const differences = mismatch.map((s) => {
+        const sql = ours.rows[s]?.sql
+        if (!sql || sql.header === null) return `${s}: no header`
+        return `${s}: ${Math.round(((sql.wire ?? 0) - sql.header) * sql.ops)} statement(s) on the wire over ${sql.ops} ops that no header counted`
+      })
       checks.check(
         "postgres ours: the X-Sql-Statements header agrees with the wire count (within one statement per batch)",
         mismatch.length === 0,
-        mismatch.length ? `differs or missing for ${mismatch.join(", ")}` : "",
+        differences.length ? `${differences.join("; ")} (--sql shows one such op)` : "",
       )
     }
   }
