@@ -18,9 +18,10 @@
  *   sequential operations, minus what the server sends while idle over the same time; on both
  *   engines from the app's `X-Sql-Statements` header (SQL_STATEMENT_HEADER=true), which counts
  *   at the Prisma driver adapter. The outbox worker is off (OUTBOX_WORKER=false): the rows a
- *   start queues are counted, their delivery (a worker's job) is not; so are audit checkpoints
- *   (background, 3 statements per 100 events).
- * `--sql` also prints the SQL of one operation per scenario, as the wire proxy saw it.
+ *   start queues are counted, their delivery (a worker's job) is not. Audit checkpoints (a
+ *   background walk of the chain, 3 statements per 100 events) are off too.
+ * `--sql` also prints the SQL of one operation per scenario as the wire proxy saw it, and of the
+ * first operation whose wire count differs from its header.
  * Prints a table per engine, the ratios, the machine, and the targets as PASS/FAIL lines, then
  * `N passed, N failed`; exits 1 on a failure.
  */
@@ -51,20 +52,34 @@ import { startCountingProxy, type CountingProxy } from "./wireCounter"
 
 // ---------------------------------------------------------------- options
 
-const { values: args } = parseArgs({
-  options: {
-    "no-peer": { type: "boolean", default: false },
-    engine: { type: "string" },
-    seconds: { type: "string" },
-    quick: { type: "boolean", default: false },
-    sql: { type: "boolean", default: false },
-  },
-})
-if (args.engine !== undefined && args.engine !== "pglite" && args.engine !== "postgres") {
-  throw new Error(`--engine must be pglite or postgres (got "${args.engine}")`)
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      "no-peer": { type: "boolean", default: false },
+      engine: { type: "string" },
+      seconds: { type: "string" },
+      quick: { type: "boolean", default: false },
+      sql: { type: "boolean", default: false },
+    },
+  })
+  if (values.engine !== undefined && values.engine !== "pglite" && values.engine !== "postgres") {
+    throw new Error(`--engine must be pglite or postgres (got "${values.engine}")`)
+  }
+  const seconds = Number(values.seconds ?? (values.quick ? 2 : 10))
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 120) throw new Error("--seconds must be a number from 1 to 120")
+  return { ...values, engine: values.engine as "pglite" | "postgres" | undefined, seconds }
 }
-const SECONDS = Number(args.seconds ?? (args.quick ? 2 : 10))
-if (!Number.isFinite(SECONDS) || SECONDS < 1 || SECONDS > 120) throw new Error("--seconds must be a number from 1 to 120")
+
+const args = (() => {
+  try {
+    return parseOptions()
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}
+usage: npm run bench -- [--no-peer] [--engine=pglite|postgres] [--seconds=N] [--quick] [--sql]`)
+    process.exit(2)
+  }
+})()
+const SECONDS = args.seconds
 const QUICK = args.quick
 /** Concurrent connections for the read scenarios, concurrent admins for the cycles. */
 const CONNECTIONS = 10
@@ -740,7 +755,7 @@ async function main() {
   const started = Date.now()
   const checks = new CheckList()
   const pgVersion = await postgresVersion()
-  const engines = args.engine ? [args.engine as "pglite" | "postgres"] : (["pglite", "postgres"] as const)
+  const engines = args.engine ? [args.engine] : (["pglite", "postgres"] as const)
   console.log(`npm run bench: ${engines.join(" and ")}${args["no-peer"] ? ", no peer" : ", peer: PostgreSQL only"}\n${machine(pgVersion)}\n`)
   if (!fs.existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
     console.log("No build in .next: running `npx next build --webpack` once (a few minutes)")
