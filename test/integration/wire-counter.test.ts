@@ -62,11 +62,14 @@ describe.skipIf(engine.kind !== "postgres")("the counting proxy in front of Post
     try {
       await client.connect()
       const before = proxy.counts()
+      proxy.beginTrace()
       await client.query("SELECT 1")
       await client.query("SELECT $1::int AS n", [2])
       await client.query("BEGIN")
       await client.query("SELECT $1::text", ["in a transaction"])
       await client.query("COMMIT")
+      // What --sql prints: each counted statement's text, a parameterized one from its Parse.
+      expect(proxy.endTrace()).toEqual(["SELECT 1", "SELECT $1::int AS n", "BEGIN", "SELECT $1::text", "COMMIT"])
       const after = proxy.counts()
       expect({ query: after.query - before.query, execute: after.execute - before.execute }).toEqual({ query: 3, execute: 2 })
       // The answers came back through the proxy untouched.
