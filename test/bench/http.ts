@@ -25,14 +25,12 @@
  * Prints a table per engine, the ratios, the machine, and the targets as PASS/FAIL lines, then
  * `N passed, N failed`; exits 1 on a failure.
  */
-import { spawn, execFileSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
-import { performance } from "node:perf_hooks"
 import { pathToFileURL } from "node:url"
 import { parseArgs } from "node:util"
-import autocannon from "autocannon"
 import { Client } from "pg"
 import {
   type AppServer,
@@ -48,6 +46,18 @@ import {
 } from "test/helpers/httpApp"
 import { createScratchDatabase, POSTGRES_ADMIN_URL } from "test/helpers/postgres"
 import { BENCH_PASSWORD, type BenchAccounts } from "./accounts"
+import {
+  type BenchSettings,
+  type Cycler,
+  type HttpLoad,
+  measure,
+  median,
+  meterFor,
+  percentile,
+  type Scenario,
+  type ServerResult,
+  sqlHeader,
+} from "./measure"
 import { startCountingProxy, type CountingProxy } from "./wireCounter"
 
 // ---------------------------------------------------------------- options
@@ -79,326 +89,19 @@ usage: npm run bench -- [--no-peer] [--engine=pglite|postgres] [--seconds=N] [--
     process.exit(2)
   }
 })()
-const SECONDS = args.seconds
-const QUICK = args.quick
-/** Concurrent connections for the read scenarios, concurrent admins for the cycles. */
-const CONNECTIONS = 10
+const SETTINGS: BenchSettings = {
+  seconds: args.seconds,
+  quick: args.quick,
+  windows: args.quick ? 2 : 5,
+  connections: 10,
+  countBatch: args.quick ? 10 : 30,
+  countCycles: args.quick ? 5 : 15,
+  traceSql: args.sql,
+}
+/** Admins starting and stopping at once, each with their own user. */
 const PAIRS = 4
-/** Alternating windows per side for the impersonated/ordinary ratio. */
-const WINDOWS = QUICK ? 2 : 5
-/** Operations per statement-counting batch (sequential); start/stop cycles counted. */
-const COUNT_BATCH = QUICK ? 10 : 30
-const COUNT_CYCLES = QUICK ? 5 : 15
 const BASE_PORT = Number(process.env.BENCH_BASE_PORT ?? 4200)
 const REASON = "Ticket 9: bench"
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100
-  } catch {
-    return 100
-  }
-})()
-
-// ---------------------------------------------------------------- measuring
-
-/** `cpuMs`: the server process's CPU; `dbCpuMs`: PostgreSQL's backends for its database. */
-type Load = { ops: number; seconds: number; latencies: number[]; failures: number; cpuMs: number; dbCpuMs: number | null }
-/**
- * Statements per op over `ops` sequential ops. With --sql, `trace`: the SQL of the first op as
- * the wire saw it; `mismatch`: that of the first op whose wire count differed from its header.
- */
-type Counted = { ops: number; header: number | null; wire: number | null; trace?: string[]; mismatch?: string[] }
-type Row = { load: Load | null; sql: Counted }
-type Scenario = "none" | "ordinary" | "impersonated" | "cycle" | "start" | "stop"
-type ServerResult = {
-  name: string
-  rows: Partial<Record<Scenario, Row>>
-  /** Impersonated/ordinary requests per second, per alternating pair of windows. */
-  ratios: number[]
-  idleStatementsPerSecond: number | null
-  sanity: { ok: boolean; detail: string }
-  failureSamples: string[]
-}
-
-/** utime + stime of a process, in ms (fields 14 and 15 of /proc/<pid>/stat); 0 once it is gone. */
-function cpuMs(pid: number): number {
-  let stat: string
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-  } catch {
-    return 0
-  }
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
-}
-
-/**
- * Whose CPU a measurement reads: the serving process, and on PostgreSQL the server's backends
- * connected to the scratch database (found in pg_stat_activity; on this machine, not remotely).
- */
-type Meter = { pid: number; database: { name: string; admin: Client } | null }
-type CpuSnapshot = { server: number; backends: Map<number, number> | null }
-
-async function backendCpu(meter: Meter): Promise<Map<number, number> | null> {
-  if (!meter.database) return null
-  const { rows } = await meter.database.admin.query<{ pid: number }>(
-    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-    [meter.database.name],
-  )
-  return new Map(rows.map(({ pid }) => [pid, cpuMs(pid)]))
-}
-
-/** A meter for the serving process and, given its database URL, that database's backends. */
-async function meterFor(pid: number, databaseUrl: string | null): Promise<Meter> {
-  if (!databaseUrl) return { pid, database: null }
-  const admin = new Client({ connectionString: POSTGRES_ADMIN_URL })
-  await admin.connect()
-  return { pid, database: { name: decodeURIComponent(new URL(databaseUrl).pathname.slice(1)), admin } }
-}
-
-async function cpuSnapshot(meter: Meter): Promise<CpuSnapshot> {
-  return { server: cpuMs(meter.pid), backends: await backendCpu(meter) }
-}
-
-async function cpuSince(meter: Meter, before: CpuSnapshot): Promise<{ cpuMs: number; dbCpuMs: number | null }> {
-  const server = cpuMs(meter.pid) - before.server
-  const after = await backendCpu(meter)
-  if (!after || !before.backends) return { cpuMs: server, dbCpuMs: null }
-  let db = 0
-  for (const [pid, ms] of after) db += ms - (before.backends.get(pid) ?? 0)
-  return { cpuMs: server, dbCpuMs: db }
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (!sorted.length) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
-}
-
-function mergeLoads(loads: Load[]): Load {
-  return {
-    ops: loads.reduce((s, l) => s + l.ops, 0),
-    seconds: loads.reduce((s, l) => s + l.seconds, 0),
-    latencies: loads.flatMap((l) => l.latencies),
-    failures: loads.reduce((s, l) => s + l.failures, 0),
-    cpuMs: loads.reduce((s, l) => s + l.cpuMs, 0),
-    dbCpuMs: loads.some((l) => l.dbCpuMs === null) ? null : loads.reduce((s, l) => s + l.dbCpuMs!, 0),
-  }
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
-type HttpLoad = { url: string; method: string; headers: Record<string, string>; body?: string; ok: (body: string) => boolean }
-
-/** autocannon at CONNECTIONS connections for `seconds`; latencies from every response. */
-async function autocannonLoad(meter: Meter, load: HttpLoad, seconds: number): Promise<Load> {
-  const latencies: number[] = []
-  let failures = 0
-  const cpuBefore = await cpuSnapshot(meter)
-  const started = performance.now()
-  const result = await new Promise<{ errors: number; timeouts: number }>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: load.url,
-        connections: CONNECTIONS,
-        duration: seconds,
-        method: load.method,
-        headers: load.headers,
-        body: load.body,
-        requests: [{ onResponse: (status, body) => void ((status < 200 || status > 299 || !load.ok(body)) && failures++) }],
-      },
-      (error, done) => (error ? reject(error) : resolve(done)),
-    )
-    instance.on("response", (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime))
-  })
-  const elapsed = (performance.now() - started) / 1000
-  const cpu = await cpuSince(meter, cpuBefore)
-  return { ops: latencies.length, seconds: elapsed, latencies, failures: failures + result.errors + result.timeouts, ...cpu }
-}
-
-/** Waits until the wire has been quiet for 40 ms (at most 2 s). */
-async function quiet(wire: CountingProxy | null) {
-  if (!wire) return
-  const deadline = Date.now() + 2000
-  let last = wire.total()
-  while (Date.now() < deadline) {
-    await sleep(40)
-    const now = wire.total()
-    if (now === last) return
-    last = now
-  }
-}
-
-/** Lets requests a window left in flight finish before the next window starts. */
-async function settle(wire: CountingProxy | null) {
-  await sleep(300)
-  await quiet(wire)
-}
-
-type Op = () => Promise<{ ok: boolean; header: number | null; detail?: string }>
-
-function sqlHeader(response: Response): number | null {
-  const value = response.headers.get("x-sql-statements")
-  return value === null || value === "" || !Number.isFinite(Number(value)) ? null : Number(value)
-}
-
-/**
- * Statements per op, one op at a time with the wire quiet before and after each, so that each op's
- * wire count is its own (what it sets off after answering included) minus the idle rate. With
- * --sql the first op's SQL is kept, and the first op whose wire count differs from its header.
- */
-class StatementTally {
-  private headers: number[] = []
-  private wireTotal = 0
-  private ops = 0
-  private trace: string[] | undefined
-  private mismatch: string[] | undefined
-  constructor(
-    private wire: CountingProxy | null,
-    private idleRate: number,
-  ) {}
-
-  async run(op: Op, what: string) {
-    const wire = this.wire
-    await quiet(wire)
-    const before = wire?.total() ?? 0
-    const started = performance.now()
-    if (args.sql) wire?.beginTrace()
-    const { ok, header, detail } = await op()
-    if (!ok) throw new Error(`a counted ${what} failed: ${detail ?? "no detail"}`)
-    await quiet(wire)
-    const traced = args.sql ? wire?.endTrace() : undefined
-    const onWire = (wire?.total() ?? 0) - before
-    this.wireTotal += onWire - (this.idleRate * (performance.now() - started)) / 1000
-    if (header !== null) this.headers.push(header)
-    if (this.ops === 0) this.trace = traced
-    if (traced && header !== null && header !== onWire && !this.mismatch) {
-      this.mismatch = [`(op ${this.ops + 1}: header ${header}, wire ${onWire})`, ...traced]
-    }
-    this.ops++
-  }
-
-  result(): Counted {
-    return {
-      ops: this.ops,
-      header: this.headers.length === this.ops ? this.headers.reduce((a, b) => a + b, 0) / this.ops : null,
-      wire: this.wire ? this.wireTotal / this.ops : null,
-      trace: this.trace,
-      mismatch: this.mismatch,
-    }
-  }
-}
-
-async function countBatch(op: Op, wire: CountingProxy | null, idleRate: number): Promise<Counted> {
-  const tally = new StatementTally(wire, idleRate)
-  for (let i = 0; i < COUNT_BATCH; i++) await tally.run(op, "read")
-  return tally.result()
-}
-
-type Cycler = { start: Op; stop: Op }
-
-/** One loop per cycler for `seconds`: start then stop, over and over. */
-async function cycleLoad(meter: Meter, cyclers: Cycler[], seconds: number, samples: string[]) {
-  const startLat: number[] = []
-  const stopLat: number[] = []
-  let failures = 0
-  let cycles = 0
-  const cpuBefore = await cpuSnapshot(meter)
-  const started = performance.now()
-  const deadline = started + seconds * 1000
-  await Promise.all(
-    cyclers.map(async (cycler) => {
-      while (performance.now() < deadline) {
-        let t = performance.now()
-        const a = await cycler.start()
-        startLat.push(performance.now() - t)
-        t = performance.now()
-        const b = await cycler.stop()
-        stopLat.push(performance.now() - t)
-        if (!a.ok || !b.ok) {
-          failures++
-          if (samples.length < 3) samples.push(`${a.ok ? "" : `start: ${a.detail}`} ${b.ok ? "" : `stop: ${b.detail}`}`.trim())
-        }
-        cycles++
-      }
-    }),
-  )
-  const elapsed = (performance.now() - started) / 1000
-  const cpu = await cpuSince(meter, cpuBefore)
-  const load = (latencies: number[]): Load => ({ ops: cycles, seconds: elapsed, latencies, failures, ...cpu })
-  return { cycle: load([]), start: load(startLat), stop: load(stopLat) }
-}
-
-/** Start and stop counted apart: sequential cycles. */
-async function countCycles(cycler: Cycler, wire: CountingProxy | null, idleRate: number) {
-  const tallies = { start: new StatementTally(wire, idleRate), stop: new StatementTally(wire, idleRate) }
-  for (let i = 0; i < COUNT_CYCLES; i++) {
-    await tallies.start.run(cycler.start, "start")
-    await tallies.stop.run(cycler.stop, "stop")
-  }
-  const start = tallies.start.result()
-  const stop = tallies.stop.result()
-  const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b)
-  return { start, stop, cycle: { ops: COUNT_CYCLES, header: sum(start.header, stop.header), wire: sum(start.wire, stop.wire) } }
-}
-
-/** Statements the server sends per second while nobody asks it anything. */
-async function idleRate(wire: CountingProxy | null, seconds: number): Promise<number | null> {
-  if (!wire) return null
-  await quiet(wire)
-  const before = wire.total()
-  await sleep(seconds * 1000)
-  return (wire.total() - before) / seconds
-}
-
-/** The scenarios common to both servers, given how to reach each. */
-async function measure(
-  result: ServerResult,
-  meter: Meter,
-  wire: CountingProxy | null,
-  reads: Record<"none" | "ordinary" | "impersonated", { load: HttpLoad; op: Op }>,
-  cyclers: Cycler[],
-) {
-  // Warm-up: JIT, route modules, connection pools.
-  const warm = QUICK ? 0.5 : 1
-  for (const read of Object.values(reads)) await autocannonLoad(meter, read.load, warm)
-  for (const cycler of cyclers) for (let i = 0; i < 3; i++) await cycler.start().then(() => cycler.stop())
-
-  const idle = await idleRate(wire, Math.max(2, SECONDS / 2))
-  result.idleStatementsPerSecond = idle
-  const rate = idle ?? 0
-
-  console.log(`  ${result.name}: no session`)
-  await settle(wire)
-  result.rows.none = { load: await autocannonLoad(meter, reads.none.load, SECONDS), sql: await countBatch(reads.none.op, wire, rate) }
-
-  console.log(`  ${result.name}: ordinary and impersonated sessions, ${WINDOWS} alternating windows each`)
-  const ordinary: Load[] = []
-  const impersonated: Load[] = []
-  for (let w = 0; w < WINDOWS; w++) {
-    // A B, then B A: a drift in the machine's load hits both sides alike.
-    const order = w % 2 === 0 ? (["ordinary", "impersonated"] as const) : (["impersonated", "ordinary"] as const)
-    for (const side of order) {
-      await settle(wire)
-      const load = await autocannonLoad(meter, reads[side].load, SECONDS / WINDOWS)
-      ;(side === "ordinary" ? ordinary : impersonated).push(load)
-    }
-    result.ratios.push(impersonated[w]!.ops / impersonated[w]!.seconds / (ordinary[w]!.ops / ordinary[w]!.seconds))
-  }
-  result.rows.ordinary = { load: mergeLoads(ordinary), sql: await countBatch(reads.ordinary.op, wire, rate) }
-  result.rows.impersonated = { load: mergeLoads(impersonated), sql: await countBatch(reads.impersonated.op, wire, rate) }
-
-  console.log(`  ${result.name}: start/stop cycles, ${cyclers.length} admins at once`)
-  await settle(wire)
-  const cycles = await cycleLoad(meter, cyclers, SECONDS, result.failureSamples)
-  const counted = await countCycles(cyclers[0]!, wire, rate)
-  result.rows.cycle = { load: cycles.cycle, sql: counted.cycle }
-  result.rows.start = { load: cycles.start, sql: counted.start }
-  result.rows.stop = { load: cycles.stop, sql: counted.stop }
-}
 
 // ---------------------------------------------------------------- processes
 
@@ -559,7 +262,7 @@ async function measureOurs(engine: "pglite" | "postgres", port: number, database
     })
     const meter = await meterFor(server.child.pid!, database?.direct ?? null)
     try {
-      await measure(result, meter, database?.wire ?? null, { none: read(null, false), ordinary: read(user, true), impersonated: read(impersonating, true) }, cyclers)
+      await measure(result, meter, database?.wire ?? null, { none: read(null, false), ordinary: read(user, true), impersonated: read(impersonating, true) }, cyclers, SETTINGS)
     } finally {
       await meter.database?.admin.end()
     }
@@ -654,7 +357,7 @@ async function measurePeer(port: number, databaseUrl: string, wire: CountingProx
     }))
     const meter = await meterFor(server.child.pid!, databaseUrl)
     try {
-      await measure(result, meter, wire, { none: read(new PeerBrowser(origin), false), ordinary: read(user.browser, true), impersonated: read(impersonating, true) }, cyclers)
+      await measure(result, meter, wire, { none: read(new PeerBrowser(origin), false), ordinary: read(user.browser, true), impersonated: read(impersonating, true) }, cyclers, SETTINGS)
     } finally {
       await meter.database?.admin.end()
     }
@@ -745,7 +448,7 @@ function machine(pgVersion: string | null): string {
   return [
     `CPU: ${cpus[0]?.model ?? "unknown"}, ${cpus.length} cores; RAM ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
     `Node ${process.version}; PostgreSQL ${pgVersion ?? "not reachable"}; PGlite ${pglite}; ${os.type()} ${os.release()}`,
-    `Load: ${CONNECTIONS} connections per read scenario (autocannon), ${PAIRS} admins cycling at once; ${SECONDS} s per scenario${QUICK ? " (--quick)" : ""}; statements over ${COUNT_BATCH} sequential reads and ${COUNT_CYCLES} sequential cycles`,
+    `Load: ${SETTINGS.connections} connections per read scenario (autocannon), ${PAIRS} admins cycling at once; ${SETTINGS.seconds} s per scenario${SETTINGS.quick ? " (--quick)" : ""}; statements over ${SETTINGS.countBatch} sequential reads and ${SETTINGS.countCycles} sequential cycles`,
   ].join("\n")
 }
 
@@ -800,7 +503,7 @@ async function main() {
     }
     results.push({ engine, servers })
     console.log("  audit append: 50 writers")
-    append = await auditAppend(SECONDS)
+    append = await auditAppend(SETTINGS.seconds)
   }
 
   console.log(
