@@ -585,7 +585,7 @@ async function main() {
     atMost("ordinary", 2, "getCurrentUser with an ordinary session")
     atMost("impersonated", 2, "getCurrentUser with an impersonation session")
     const ratio = median(ours.ratios)
-    checks.check(`${engine} ours: impersonated/ordinary throughput at least 0.95`, ratio >= 0.95, `${fmt(ratio, 2)} (median of ${ours.ratios.length} pairs of windows)`)
+    checks.check(`${engine} ours: impersonated/ordinary throughput at least 0.95`, ratio >= 0.95, `${fmt(ratio, 3)} (median of ${ours.ratios.length} pairs of windows)`)
     atMost("start", 8, "a start")
     atMost("stop", 6, "a stop")
     if (engine === "postgres") {
