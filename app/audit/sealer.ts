@@ -115,6 +115,9 @@ export async function sealInTransaction(
 
 type SealClient = Pick<typeof db, "$transaction">
 
+/** The sealer's connection's `application_name` on PostgreSQL. */
+export const AUDIT_SEALER_APPLICATION_NAME = "audit-sealer"
+
 // On PostgreSQL the sealer has a connection of its own: behind a pool full of writers it would
 // queue with them, and events would wait that long for their seal. (PGlite is one connection.)
 let ownClient: PrismaClient | null = null
@@ -124,7 +127,13 @@ function sealClient(): SealClient {
   if (!ownClient) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { PrismaPg } = require("@prisma/adapter-pg") as typeof import("@prisma/adapter-pg")
-    const adapter = new PrismaPg({ connectionString: engine.url, max: 1, allowExitOnIdle: true })
+    // Named, so that pg_stat_activity (and the bench's wire counter) can tell it from requests.
+    const adapter = new PrismaPg({
+      connectionString: engine.url,
+      max: 1,
+      allowExitOnIdle: true,
+      application_name: AUDIT_SEALER_APPLICATION_NAME,
+    })
     ownClient = new PrismaClient({ adapter })
   }
   return ownClient

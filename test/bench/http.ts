@@ -399,7 +399,7 @@ const LABELS: Record<Scenario, [string, string]> = {
 }
 
 function printTable(engine: string, servers: ServerResult[]) {
-  const head = ["scenario", "server", "ops/s", "p50 ms", "p99 ms", "CPU ms/op", "DB CPU ms/op", "SQL/op header", "SQL/op wire"]
+  const head = ["scenario", "server", "ops/s", "p50 ms", "p99 ms", "CPU ms/op", "DB CPU ms/op", "SQL/op header", "SQL/op wire", "sealer SQL/op"]
   const lines: string[][] = [head]
   for (const scenario of Object.keys(LABELS) as Scenario[]) {
     for (const server of servers) {
@@ -418,6 +418,7 @@ function printTable(engine: string, servers: ServerResult[]) {
         load && !perOp ? fmt(load.dbCpuMs === null ? null : load.dbCpuMs / load.ops, 2) : "",
         fmt(row.sql.header, 2),
         fmt(row.sql.wire, 2),
+        fmt(row.sql.sealer, 2),
       ])
     }
   }

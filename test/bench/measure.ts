@@ -41,7 +41,19 @@ export type Load = { ops: number; seconds: number; latencies: number[]; failures
  * Statements per op over `ops` sequential ops. With --sql, `trace`: the SQL of the first op as
  * the wire saw it; `mismatch`: that of the first op whose wire count differed from its header.
  */
-export type Counted = { ops: number; header: number | null; wire: number | null; trace?: string[]; mismatch?: string[] }
+export type Counted = {
+  ops: number
+  header: number | null
+  /** The request's statements on the wire (the audit sealer's own connection not included). */
+  wire: number | null
+  /** What the audit sealer sent on its own connection after the op (its events' seals, receipts, webhooks). */
+  sealer: number | null
+  trace?: string[]
+  mismatch?: string[]
+}
+
+/** The audit sealer's connection (app/audit/sealer.ts), counted apart from the requests. */
+const SEALER = "audit-sealer"
 export type Row = { load: Load | null; sql: Counted }
 export type Scenario = "none" | "ordinary" | "impersonated" | "cycle" | "start" | "stop"
 export type ServerResult = {
@@ -187,6 +199,7 @@ export function sqlHeader(response: Response): number | null {
 class StatementTally {
   private headers: number[] = []
   private wireTotal = 0
+  private sealerTotal = 0
   private ops = 0
   private trace: string[] | undefined
   private mismatch: string[] | undefined
@@ -199,14 +212,16 @@ class StatementTally {
   async run(op: Op, what: string) {
     const wire = this.wire
     await quiet(wire)
-    const before = wire?.total() ?? 0
+    const before = wire?.total(SEALER) ?? 0
+    const sealerBefore = wire?.totalOf(SEALER) ?? 0
     const started = performance.now()
     if (this.traceSql) wire?.beginTrace()
     const { ok, header, detail } = await op()
     if (!ok) throw new Error(`a counted ${what} failed: ${detail ?? "no detail"}`)
     await quiet(wire)
     const traced = this.traceSql ? wire?.endTrace() : undefined
-    const onWire = (wire?.total() ?? 0) - before
+    const onWire = (wire?.total(SEALER) ?? 0) - before
+    this.sealerTotal += (wire?.totalOf(SEALER) ?? 0) - sealerBefore
     this.wireTotal += onWire - (this.idleRate * (performance.now() - started)) / 1000
     if (header !== null) this.headers.push(header)
     if (this.ops === 0) this.trace = traced
@@ -221,6 +236,7 @@ class StatementTally {
       ops: this.ops,
       header: this.headers.length === this.ops ? this.headers.reduce((a, b) => a + b, 0) / this.ops : null,
       wire: this.wire ? this.wireTotal / this.ops : null,
+      sealer: this.wire ? this.sealerTotal / this.ops : null,
       trace: this.trace,
       mismatch: this.mismatch,
     }
@@ -280,7 +296,16 @@ async function countCycles(cycler: Cycler, wire: CountingProxy | null, idleRate:
   const start = tallies.start.result()
   const stop = tallies.stop.result()
   const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b)
-  return { start, stop, cycle: { ops: settings.countCycles, header: sum(start.header, stop.header), wire: sum(start.wire, stop.wire) } }
+  return {
+    start,
+    stop,
+    cycle: {
+      ops: settings.countCycles,
+      header: sum(start.header, stop.header),
+      wire: sum(start.wire, stop.wire),
+      sealer: sum(start.sealer, stop.sealer),
+    },
+  }
 }
 
 /** Statements the server sends per second while nobody asks it anything. */

@@ -30,6 +30,8 @@ export class FrontendParser {
   private buffer: Buffer = Buffer.alloc(0)
   private awaitingStartup = true
   readonly counts: StatementCounts = { query: 0, execute: 0 }
+  /** The connection's `application_name` from its startup message ("" when it sent none). */
+  application = ""
   /** With `onStatement`, each counted statement's SQL text (Parse text for an Execute). */
   private statements = new Map<string, string>()
   private portals = new Map<string, string>()
@@ -45,7 +47,13 @@ export class FrontendParser {
         if (this.buffer.length < length) return
         const code = this.buffer.readInt32BE(4)
         // After an SSL/GSS request is refused ('N'), the client sends its startup message.
-        if (code !== SSL_REQUEST && code !== GSSENC_REQUEST && code !== CANCEL_REQUEST) this.awaitingStartup = false
+        if (code !== SSL_REQUEST && code !== GSSENC_REQUEST && code !== CANCEL_REQUEST) {
+          this.awaitingStartup = false
+          // Startup parameters: name\0value\0 pairs after the protocol version.
+          const parameters = this.buffer.toString("utf8", 8, length).split("\0")
+          const at = parameters.indexOf("application_name")
+          if (at >= 0 && at % 2 === 0) this.application = parameters[at + 1] ?? ""
+        }
         this.buffer = this.buffer.subarray(length)
         continue
       }
@@ -80,8 +88,10 @@ export type CountingProxy = {
   /** postgres:// URL that goes through the proxy to the same database. */
   urlFor(databaseUrl: string): string
   port: number
-  /** Statements so far, over every connection that went through. */
-  total(): number
+  /** Statements so far, over every connection that went through (but those of `except`, an application_name). */
+  total(except?: string): number
+  /** Statements so far of the connections named `application` (application_name). */
+  totalOf(application: string): number
   counts(): StatementCounts
   /** Records the SQL text of every statement from now until `endTrace`. */
   beginTrace(): void
@@ -93,6 +103,7 @@ export type CountingProxy = {
 export async function startCountingProxy(target: { host: string; port: number }, port = 0): Promise<CountingProxy> {
   const parsers = new Set<FrontendParser>()
   const closed: StatementCounts = { query: 0, execute: 0 }
+  const closedByApplication = new Map<string, number>()
   const sockets = new Set<net.Socket>()
   let trace: string[] | null = null
   const server = net.createServer((client) => {
@@ -111,6 +122,8 @@ export async function startCountingProxy(target: { host: string; port: number },
       if (parsers.delete(parser)) {
         closed.query += parser.counts.query
         closed.execute += parser.counts.execute
+        const name = parser.application
+        closedByApplication.set(name, (closedByApplication.get(name) ?? 0) + parser.counts.query + parser.counts.execute)
       }
       client.destroy()
       upstream.destroy()
@@ -125,6 +138,13 @@ export async function startCountingProxy(target: { host: string; port: number },
     server.listen(port, "127.0.0.1", () => resolve())
   })
   const actualPort = (server.address() as net.AddressInfo).port
+  const totalOf = (application: string): number => {
+    let sum = closedByApplication.get(application) ?? 0
+    for (const parser of parsers) {
+      if (parser.application === application) sum += parser.counts.query + parser.counts.execute
+    }
+    return sum
+  }
   const counts = (): StatementCounts => {
     const sum = { ...closed }
     for (const parser of parsers) {
@@ -151,10 +171,11 @@ export async function startCountingProxy(target: { host: string; port: number },
       trace = null
       return traced
     },
-    total() {
+    total(except) {
       const c = counts()
-      return c.query + c.execute
+      return c.query + c.execute - (except === undefined ? 0 : totalOf(except))
     },
+    totalOf,
     close() {
       for (const socket of sockets) socket.destroy()
       return new Promise((resolve) => server.close(() => resolve()))
