@@ -21,6 +21,9 @@ describe("isDatabaseUnreachable", () => {
       prismaError("P2010", "Raw query failed", { driverAdapterError: { cause: { kind: "ConnectionClosed" } } }),
       Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:4150"), { code: "ECONNREFUSED" }),
       new Error("outer", { cause: new Error("the database system is starting up") }),
+      // A full server, and a database that refuses connections (ALTER DATABASE … ALLOW_CONNECTIONS false).
+      prismaError("P2010", "Raw query failed", { driverAdapterError: { cause: { kind: "postgres", code: "53300" } } }),
+      new Error('database "app" is not currently accepting connections'),
     ]
     expect(errors.map((error) => isDatabaseUnreachable(error))).toEqual(errors.map(() => true))
   })

@@ -31,10 +31,11 @@ export const DATABASE_UNREACHABLE_MESSAGE = "The database is not reachable; try 
 // Prisma: can't reach, timed out reaching, closed the connection. PostgreSQL: shut down by the
 // administrator, crashed, not accepting connections yet (starting up, recovering); class 08.
 // The driver adapter reports socket errors (reset, timeout) as the kinds below.
-const UNREACHABLE_CODES = /^(P1001|P1002|P1017|57P01|57P02|57P03|08[0-9A-Z]{3}|ECONNREFUSED)$/
+// 53300: too many connections; 55000 with the message below: the database refuses connections.
+const UNREACHABLE_CODES = /^(P1001|P1002|P1017|53300|57P01|57P02|57P03|08[0-9A-Z]{3}|ECONNREFUSED)$/
 const UNREACHABLE_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout"])
 const UNREACHABLE_MESSAGE =
-  /Can't reach database server|Connection terminated|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|Server has closed the connection|Client has encountered a connection error|connect ECONNREFUSED/i
+  /Can't reach database server|Connection terminated|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|is not currently accepting connections|too many clients already|remaining connection slots are reserved|Server has closed the connection|Client has encountered a connection error|connect ECONNREFUSED/i
 
 /**
  * True when an error says the database server cannot be reached right now (down, restarting,

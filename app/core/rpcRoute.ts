@@ -1,7 +1,7 @@
 import type { Ctx } from "blitz"
 import superjson from "superjson"
 import { countStatements } from "db/statements"
-import { gateRpcCall } from "app/impersonation/callGate"
+import { gateRpcCall, resolverKind } from "app/impersonation/callGate"
 import { DATABASE_UNREACHABLE_MESSAGE, isDatabaseUnreachable, lastMessageLine } from "./errors"
 import { log } from "./log"
 import { MAX_BODY_DEPTH, namesForbiddenKey, nestingDepth } from "./text"
@@ -140,7 +140,7 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
         response = new Response(response.body, { status: 503, headers: response.headers })
         response.headers.set("retry-after", String(DATABASE_RETRY_AFTER_SECONDS))
       }
-      return sendWithSession(session, response)
+      return sendWithSession(session, response, { readOnly: resolverKind(resolver) === "query" })
     } catch (error) {
       const problem = sessionProblem(error)
       if (problem) {

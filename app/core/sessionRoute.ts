@@ -87,10 +87,15 @@ export function splitSetCookie(value: string): string[] {
  * once here), a literal `set-cookie: null`, and answers JSON as text/plain: tidied, one
  * Set-Cookie per cookie, the request id attached.
  */
-export function sendWithSession(session: SessionContext, response: Response): Response {
-  // A request of another tab that came with a session replaced meanwhile (see guard.ts
-  // `sessionConsumed`) is answered as signed out, and leaves the browser's new cookies alone.
-  const leaveCookies = requestSessionReplaced() && session.userId == null
+export function sendWithSession(
+  session: SessionContext,
+  response: Response,
+  { readOnly = false }: { readOnly?: boolean } = {},
+): Response {
+  // A read (an RPC query) of another tab that came with a session replaced meanwhile (see
+  // guard.ts `replacingSession`) is answered as signed out, and leaves the browser's new cookies
+  // alone. Anything else (a Log out, say) sets its cookies as usual.
+  const leaveCookies = readOnly && requestSessionReplaced() && session.userId == null
   if (leaveCookies) response.headers.delete("set-cookie")
   else (session as SessionContext & { setSession(response: Response): void }).setSession(response)
   if (!leaveCookies) for (const cookie of currentRequestMeta().responseCookies) response.headers.append("set-cookie", cookie)

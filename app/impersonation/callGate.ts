@@ -54,6 +54,13 @@ function answeredError(text: string): { name?: string; code?: string; message?: 
   }
 }
 
+/** The impersonation ended (or ran out) after the guard read it: the call is not made. */
+class ImpersonationOver extends Error {
+  constructor() {
+    super("This impersonation has ended; nothing was changed")
+  }
+}
+
 class RolledBack extends Error {
   constructor(
     readonly answer: Response,
@@ -125,6 +132,13 @@ async function gateImpersonatedCall(input: {
   try {
     return await db.$transaction(
       async (tx) => {
+        // Still live, and kept so until this commits: an End, Stop or expiry that comes while the
+        // call runs waits for it, one that came first refuses it (the guard read is older).
+        const [live] = await tx.$queryRaw<Array<{ id: number }>>`
+          SELECT "id" FROM "Impersonation"
+          WHERE "id" = ${impersonation.id} AND "endedAt" IS NULL AND "expiresAt" > ${new Date().toISOString()}::timestamp(3)
+          FOR SHARE`
+        if (!live) throw new ImpersonationOver()
         const heldMessageIds: number[] = []
         return runInDbScope({ impersonation, transaction: tx, heldMessageIds }, async () => {
           const answer = await call()
@@ -138,6 +152,12 @@ async function gateImpersonatedCall(input: {
       { maxWait: 10_000, timeout: 30_000 },
     )
   } catch (failure) {
+    if (failure instanceof ImpersonationOver) {
+      await db.$transaction((tx) =>
+        recordAuditEvent(tx, { ...event, details: { ...details, outcome: "REFUSED", code: "IMPERSONATION_ENDED" } }),
+      )
+      return rpcErrorResponse({ name: "ImpersonationRefusedError", message: failure.message, code: "IMPERSONATION_ENDED", statusCode: 403 })
+    }
     if (!(failure instanceof RolledBack)) throw failure
     const { name = null, code = null } = failure.error
     await db.$transaction((tx) =>

@@ -6,6 +6,7 @@ import { serverConfig } from "app/core/serverConfig"
 import {
   HAND_BACK_WINDOW_MS,
   handBackDeadline,
+  handsBackAfter,
   mayReturnToActor,
   reviewImpersonation,
   type EndReason,
@@ -225,7 +226,12 @@ async function loadSession(handle: string, now: Date): Promise<SessionRow | null
   }
   // Handed back only within minutes of the end itself: a cookie replayed later is dead.
   const deadline = handBackDeadline(review.endedAt)
-  if (deadline.getTime() <= now.getTime() || !impersonation.handBackToActor || !mayReturnToActor(actor)) {
+  if (
+    deadline.getTime() <= now.getTime() ||
+    !impersonation.handBackToActor ||
+    !handsBackAfter(review.endReason) ||
+    !mayReturnToActor(actor)
+  ) {
     await db.session.deleteMany({ where: { handle, impersonationId: impersonation.id } })
     return null
   }
@@ -373,17 +379,34 @@ export async function signOutEverywhere(
   { endReason = "SIGNED_OUT", now = new Date() }: { endReason?: Extract<EndReason, "SIGNED_OUT" | "PASSWORD_CHANGED">; now?: Date } = {},
 ): Promise<{ sessions: number; actorTokens: number }> {
   const reach = { OR: [{ userId }, { impersonation: { actorId: userId } }] } satisfies Prisma.SessionWhereInput
-  const [linked, live] = await Promise.all([
-    db.session.findMany({ where: { ...reach, impersonationId: { not: null } }, select: { impersonationId: true } }),
-    db.impersonation.findMany({ where: { actorId: userId, endedAt: null }, select: { id: true } }),
-  ])
-  const impersonationIds = new Set([...linked.map((s) => s.impersonationId!), ...live.map((i) => i.id)])
-  for (const id of impersonationIds) await endImpersonation(id, endReason, { endedById: userId, now })
-  const { count } = await db.session.deleteMany({ where: reach })
-  // A link they created but nobody opened yet must not start an impersonation afterwards.
-  const tokens = await db.actorToken.updateMany({
-    where: { actorId: userId, status: "PENDING", expiresAt: { gt: now } },
-    data: { status: "REVOKED", revokedAt: now, revokedById: userId },
-  })
-  return { sessions: count, actorTokens: tokens.count }
+  return db.$transaction(
+    async (tx) => {
+      // The admin's row lock, which every start takes too (start.ts): a start is either wholly
+      // before this (its impersonation and session are ended here) or after (it finds its admin
+      // session gone and is refused), never half of each.
+      await lockUserAgainstStarts(tx, userId)
+      // One after the other: a transaction is one connection.
+      const linked = await tx.session.findMany({ where: { ...reach, impersonationId: { not: null } }, select: { impersonationId: true } })
+      const live = await tx.impersonation.findMany({ where: { actorId: userId, endedAt: null }, select: { id: true } })
+      const impersonationIds = new Set([...linked.map((s) => s.impersonationId!), ...live.map((i) => i.id)])
+      for (const id of impersonationIds) await endImpersonation(id, endReason, { endedById: userId, now, tx })
+      const { count } = await tx.session.deleteMany({ where: reach })
+      // A link they created but nobody opened yet must not start an impersonation afterwards.
+      const tokens = await tx.actorToken.updateMany({
+        where: { actorId: userId, status: "PENDING", expiresAt: { gt: now } },
+        data: { status: "REVOKED", revokedAt: now, revokedById: userId },
+      })
+      return { sessions: count, actorTokens: tokens.count }
+    },
+    { maxWait: 10_000, timeout: 30_000 },
+  )
 }
+
+/**
+ * Locks an admin's User row for the rest of the transaction: taken by every start and by
+ * `signOutEverywhere`, so that the two never interleave.
+ */
+export async function lockUserAgainstStarts(tx: Prisma.TransactionClient, userId: number) {
+  await tx.$queryRaw`SELECT 1 FROM "User" WHERE "id" = ${userId} FOR NO KEY UPDATE`
+}
+

@@ -13,6 +13,7 @@ import {
   REFUSAL_MESSAGES,
   HAND_BACK_WINDOW_MS,
   handBackDeadline,
+  handsBackAfter,
   decideImpersonationStart,
   decideQuota,
   decideTarget,
@@ -975,6 +976,16 @@ describe("reviewImpersonation", () => {
     })
     expect(first).toEqual({ active: true })
     expect(second).toEqual(first)
+  })
+})
+
+describe("handsBackAfter", () => {
+  it("hands back after any end but a sign-out everywhere or a password change", () => {
+    expect(handsBackAfter("STOPPED")).toBe(true)
+    expect(handsBackAfter("EXPIRED")).toBe(true)
+    expect(handsBackAfter("ENDED_BY_USER")).toBe(true)
+    expect(handsBackAfter("SIGNED_OUT")).toBe(false)
+    expect(handsBackAfter("PASSWORD_CHANGED")).toBe(false)
   })
 })
 

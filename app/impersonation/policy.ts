@@ -445,6 +445,15 @@ export function reviewImpersonation(input: {
  */
 export const HAND_BACK_WINDOW_MS = 5 * 60_000
 
+/**
+ * Whether a session of an impersonation that ended this way may be handed back to its admin:
+ * not after the admin signed out everywhere or changed their password (no browser may come
+ * back to them then, even one whose session was created a moment after the sign-out).
+ */
+export function handsBackAfter(endReason: EndReason): boolean {
+  return endReason !== "SIGNED_OUT" && endReason !== "PASSWORD_CHANGED"
+}
+
 /** The last moment an impersonation's session may still be handed back to its admin. */
 export function handBackDeadline(endedAt: Date): Date {
   return new Date(endedAt.getTime() + HAND_BACK_WINDOW_MS)

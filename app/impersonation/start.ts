@@ -4,7 +4,8 @@ import { recordAuditEvent } from "app/audit/log"
 import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
 import { currentRequestMeta } from "app/core/requestContext"
-import { endImpersonation, replacingSession, sessionConsumed } from "./guard"
+import { runInDbScope } from "db/scope"
+import { endImpersonation, lockUserAgainstStarts, replacingSession, sessionConsumed } from "./guard"
 import { STEP_UP_THROTTLED, checkStepUp } from "./stepUp"
 import {
   decideImpersonationStart,
@@ -33,7 +34,10 @@ type Tx = Prisma.TransactionClient
 
 export class ConcurrentStartError extends ImpersonationRefusedError {
   constructor() {
-    super("CONCURRENT_START", "Another impersonation was started by you at the same moment; try again")
+    super(
+      "CONCURRENT_START",
+      "Your session changed at the same moment (another start, a Stop or a sign-out); reload the page and try again",
+    )
   }
 }
 
@@ -100,11 +104,17 @@ async function startTransaction(args: StartArgs): Promise<Impersonation> {
   if (adminSessionHandle) replacingSession(adminSessionHandle)
   return db.$transaction(
     async (tx) => {
+      // The admin's row is locked for the transaction (as signOutEverywhere locks it): a sign-out
+      // everywhere is wholly before or after this start. With the admin's session, in the same
+      // statement that consumes it (of concurrent starts from one session, one wins).
       if (adminSessionHandle) {
-        const { count } = await tx.session.deleteMany({
-          where: { handle: adminSessionHandle, userId: actorId, impersonationId: null },
-        })
+        const count = await tx.$executeRaw`
+          WITH "actor" AS (SELECT "id" FROM "User" WHERE "id" = ${actorId} FOR NO KEY UPDATE)
+          DELETE FROM "Session"
+          WHERE "handle" = ${adminSessionHandle} AND "userId" IN (SELECT "id" FROM "actor") AND "impersonationId" IS NULL`
         if (count !== 1) throw new ConcurrentStartError()
+      } else {
+        await lockUserAgainstStarts(tx, actorId)
       }
       const claimed = (await args.claim?.(tx)) ?? null
       if (args.approval) {
@@ -173,6 +183,9 @@ async function startTransaction(args: StartArgs): Promise<Impersonation> {
         },
         now,
       )
+      // The subject's session is created in the same transaction, so that a sign-out everywhere
+      // that waits for this start finds it and ends it.
+      await createSubjectSession(args, impersonation, tx)
       return impersonation
     },
     // A burst of starts from one session queues on the admin session's row: the losers wait for
@@ -182,6 +195,26 @@ async function startTransaction(args: StartArgs): Promise<Impersonation> {
 }
 
 const START_MAX_WAIT_MS = 15_000
+
+/**
+ * The subject's session, in the start's transaction; its row ends with this impersonation. The
+ * admin's row was consumed and $create replaces every cookie; any other session this browser
+ * held (an actor token redeemed elsewhere) is revoked first.
+ */
+async function createSubjectSession(args: StartArgs, impersonation: Impersonation, tx: Tx) {
+  currentRequestMeta().startedImpersonation = { id: impersonation.id, expiresAt: impersonation.expiresAt }
+  await runInDbScope({ transaction: tx }, async () => {
+    if (args.adminSessionHandle) sessionConsumed(args.adminSessionHandle)
+    else await args.session.$revoke()
+    await args.session.$create({
+      userId: args.subject.id,
+      role: args.subject.role,
+      impersonatingFromUserId: args.actorId,
+      impersonationId: impersonation.id,
+      impersonationExpiresAt: impersonation.expiresAt.toISOString(),
+    })
+  })
+}
 
 /** Inserts the impersonation, or nothing (null) when the admin already has a live one. */
 async function insertUnlessLive(tx: Tx, data: Prisma.ImpersonationCreateManyInput): Promise<Impersonation | null> {
@@ -202,26 +235,13 @@ export async function startImpersonation(args: StartArgs): Promise<Impersonation
     if (!isUniqueViolation(error)) throw error
     throw new ConcurrentStartError()
   }
-  // A new session for the subject; its row ends with this impersonation. The admin's row was
-  // consumed above and $create replaces every cookie; any other session this browser held (an
-  // actor token redeemed elsewhere) is revoked first.
-  if (args.adminSessionHandle) sessionConsumed(args.adminSessionHandle)
-  else await args.session.$revoke()
-  currentRequestMeta().startedImpersonation = { id: impersonation.id, expiresAt: impersonation.expiresAt }
-  await args.session.$create({
-    userId: args.subject.id,
-    role: args.subject.role,
-    impersonatingFromUserId: args.actorId,
-    impersonationId: impersonation.id,
-    impersonationExpiresAt: impersonation.expiresAt.toISOString(),
-  })
   return impersonation
 }
 
 /**
- * How long a refusal's audit row may wait for a connection. Every append takes the one audit
- * chain lock, so a burst of refused starts (100 from one session in the race test) queues behind
- * it; Prisma's default 2 s turned the late ones into 500s (P2028) on a loaded machine.
+ * How long a refusal's audit row may wait for a connection: a burst of refused starts (100 from
+ * one session in the race test) queues for the pool; Prisma's default 2 s turned the late ones
+ * into 500s (P2028) on a loaded machine.
  */
 const REFUSAL_AUDIT_MAX_WAIT_MS = 15_000
 

@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest"
-import db from "db"
+import { Client } from "pg"
+import db, { engine } from "db"
 import { verifyAuditChain } from "app/audit/log"
 import type { StopResult } from "app/impersonation/mutations/stopImpersonating"
 import type { TestBrowser } from "test/helpers/browser"
-import { createUser } from "test/helpers/fixtures"
+import { PASSWORD, createUser } from "test/helpers/fixtures"
 import { currentUser, signIn } from "test/helpers/session"
 
 /**
@@ -212,11 +213,64 @@ describe("a late request of another tab", () => {
     const late = await lateTab.rpc("getCurrentUser")
     expect(late.result).toBeNull()
     expect(late.raw.headers.getSetCookie()).toEqual([])
+    // A Log out sent with that cookie is not a read: it clears the cookies as asked.
+    const lateLogout = await lateTab.clone().rpc("logout")
+    expect(lateLogout.raw.headers.getSetCookie().join("\n")).toMatch(/_sSessionToken=;/)
     // A cookie of a session that was signed out (not replaced) is still cleared.
     const signedOut = browser.clone()
     expect((await browser.rpc("logout")).error).toBeNull()
     const stale = await signedOut.rpc("getCurrentUser")
     expect(stale.result).toBeNull()
     expect(stale.raw.headers.getSetCookie().join("\n")).toMatch(/_sSessionToken=;/)
+  })
+})
+
+describe("an admin's sign-out everywhere and a start at the same moment", () => {
+  it("leave no live impersonation and no browser handed back to the admin, whichever comes first", async () => {
+    for (let round = 0; round < ROUNDS * 2; round++) {
+      const admin = await createUser({ label: "race-signout-admin", role: "SUPPORT" })
+      const subject = await createUser({ label: "race-signout-user" })
+      const [starting, signingOut] = [await signIn(admin), await signIn(admin)]
+      const [started, signedOut] = await Promise.all([
+        starting.rpc("impersonateUser", { userId: subject.id, reason: "Ticket 9: sign-out race" }),
+        signingOut.rpc("signOutEverywhere", {}),
+      ])
+      expect(signedOut.error).toBeNull()
+      if (started.error) expect(started.error.code).toBe("CONCURRENT_START")
+      expect(await db.impersonation.count({ where: { actorId: admin.id, endedAt: null } }), `round ${round}`).toBe(0)
+      expect(await db.session.count({ where: { OR: [{ userId: admin.id }, { impersonation: { actorId: admin.id } }] } })).toBe(0)
+      expect((await starting.rpc("getCurrentUser")).result, `round ${round}: the starting browser`).toBeNull()
+    }
+  })
+})
+
+describe.runIf(engine.kind === "postgres")("an End that lands while a read-write call runs", () => {
+  it("refuses the call when the end commits first, and the change is not made", async () => {
+    const admin = await createUser({ label: "race-end-admin", role: "SUPPORT" })
+    const subject = await createUser({ label: "race-end-user" })
+    const browser = await signIn(admin)
+    const started = await browser.rpc<{ impersonationId: number }>("impersonateUser", {
+      userId: subject.id,
+      reason: "Ticket 9: end during a call",
+      mode: "READ_WRITE",
+      password: PASSWORD,
+    })
+    expect(started.error).toBeNull()
+    const id = started.result!.impersonationId
+    // The user's End, uncommitted yet, as the call passes the guard (which still sees it live).
+    const ender = new Client({ connectionString: (engine as { url: string }).url })
+    await ender.connect()
+    try {
+      await ender.query("BEGIN")
+      await ender.query(`UPDATE "Impersonation" SET "endedAt" = now() AT TIME ZONE 'UTC', "endReason" = 'ENDED_BY_USER' WHERE "id" = $1`, [id])
+      const call = browser.rpc("updateProfile", { name: "Renamed during the end" })
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      await ender.query("COMMIT")
+      const answer = await call
+      expect(answer.error?.code).toBe("IMPERSONATION_ENDED")
+      expect((await db.user.findUniqueOrThrow({ where: { id: subject.id } })).name).toBe(subject.name)
+    } finally {
+      await ender.end()
+    }
   })
 })
