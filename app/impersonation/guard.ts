@@ -30,7 +30,9 @@ type MembershipRow = { organizationId: number; role: PolicyUser["memberships"][n
 
 type SessionRow = Prisma.SessionGetPayload<object>
 
-export function toPolicyUser(user: User & { memberships: readonly MembershipRow[] }): PolicyUser {
+export function toPolicyUser(
+  user: Pick<User, "id" | "role" | "status" | "impersonationConsent"> & { memberships: readonly MembershipRow[] },
+): PolicyUser {
   return {
     id: user.id,
     role: user.role,
@@ -75,13 +77,26 @@ export const LAST_SEEN_RESOLUTION_MS = 60_000
  * both people and the approval it runs under. The guard reads it once per request; the RPC gate
  * and resolvers reuse it through `sessionForRequest`.
  */
+/** A person as the policy reads them, with their name and email: no more (this is read on every request). */
+const policyPerson = {
+  select: {
+    id: true,
+    email: true,
+    name: true,
+    role: true,
+    status: true,
+    impersonationConsent: true,
+    memberships: userForPolicy.include.memberships,
+  },
+} as const
+
 const sessionRead = {
   include: {
-    user: userForPolicy,
+    user: { select: { ...policyPerson.select, lastSeenAt: true } },
     impersonation: {
       include: {
-        actor: userForPolicy,
-        subject: userForPolicy,
+        actor: policyPerson,
+        subject: policyPerson,
         accessRequest: { select: { status: true, expiresAt: true } },
       },
     },
@@ -338,7 +353,7 @@ export type SessionHolder = {
   userId: number
   impersonationId: number | null
   /** The holder's account as the policy reads it (`toPolicyUser`), from the same read. */
-  user: Prisma.UserGetPayload<typeof userForPolicy>
+  user: Prisma.UserGetPayload<typeof policyPerson>
 }
 
 /**
