@@ -241,6 +241,22 @@ describe(`the audit append on ${engine}`, () => {
     expect(await verify(db.client)).toMatchObject({ ok: true, pending: 0 })
   })
 
+  it("reports sealed events swapped in the chain order (trigger off) as unlinked", async () => {
+    const rows = await db.client.auditEvent.findMany({ orderBy: { chainPosition: "asc" }, take: 3 })
+    const [a, b] = [rows[1]!, rows[2]!]
+    await rolledBack(db.client, async (tx) => {
+      await tx.$executeRawUnsafe(`ALTER TABLE "AuditEvent" DISABLE TRIGGER USER`)
+      const move = (id: number, chainPosition: number) =>
+        tx.auditEvent.update({ where: { id }, data: { chainPosition } })
+      await move(a.id, -1)
+      await move(b.id, a.chainPosition!)
+      await move(a.id, b.chainPosition!)
+      await tx.$executeRawUnsafe(`ALTER TABLE "AuditEvent" ENABLE TRIGGER USER`)
+      expect(await verify(tx)).toMatchObject({ ok: false, failure: "EDITED", brokenAtId: b.id })
+    })
+    expect(await verify(db.client)).toMatchObject({ ok: true })
+  })
+
   it("lets the chain fields be set once, and nothing else be changed", async () => {
     const row = await db.client.$transaction((tx) => recordAuditEvent(tx, entry("trigger")))
     const refused = /AuditEvent is append-only/
