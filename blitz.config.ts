@@ -149,6 +149,7 @@ const ServerEnv = z.object({
   OUTBOX_MAX_ATTEMPTS: wholeNumber(1, 8),
   OUTBOX_RETRY_BASE_MS: wholeNumber(1, 30_000),
   OUTBOX_LEASE_SECONDS: wholeNumber(1, 60),
+  SQL_STATEMENT_HEADER: booleanFromEnv.default(false),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       message: "must be one of fatal, error, warn, info, debug, trace, silent",
@@ -221,6 +222,12 @@ export type ServerConfig = {
     trustProxy: number
     /** The public origin of the app (APP_ORIGIN), for links such as actor tokens; null: the request's. */
     appOrigin: string | null
+    /**
+     * Each RPC answer says how many SQL statements it sent (`X-Sql-Statements`), for `npm run
+     * bench` and the tests of the statement budgets; off by default (it tells a client a little
+     * about what the server did).
+     */
+    sqlStatementHeader: boolean
   }
   logLevel: z.infer<typeof ServerEnv>["LOG_LEVEL"]
 }
@@ -290,7 +297,11 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
           : null,
       timeoutMs: parsed.data.WEBHOOK_TIMEOUT_MS,
     },
-    http: { trustProxy: parsed.data.TRUST_PROXY, appOrigin: parsed.data.APP_ORIGIN ?? null },
+    http: {
+      trustProxy: parsed.data.TRUST_PROXY,
+      appOrigin: parsed.data.APP_ORIGIN ?? null,
+      sqlStatementHeader: parsed.data.SQL_STATEMENT_HEADER,
+    },
     logLevel: parsed.data.LOG_LEVEL,
   }
 }

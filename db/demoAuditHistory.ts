@@ -1,4 +1,5 @@
 import { recordAuditEvent, flushAuditCheckpoint, type AuditEntry } from "app/audit/log"
+import { SEAL_BATCH, sealInTransaction } from "app/audit/sealer"
 import { serverConfig } from "app/core/serverConfig"
 import { runWithRequestMeta } from "app/core/requestContext"
 import { toPolicyUser, userForPolicy } from "app/impersonation/guard"
@@ -340,7 +341,13 @@ export async function seedDemoAuditHistory(now = new Date()): Promise<DemoHistor
         const recorded = await runWithRequestMeta(meta, () => recordAuditEvent(tx, entry, event.at))
         seededEventIds.push(recorded.id)
       }
-      // Made-up history notifies nobody: no receipts or webhooks for it (the outbox worker would send them).
+      // Sealed here, in the seed's own transaction, so that what sealing queues (receipts,
+      // webhooks) can be taken back before anyone sees it: made-up history notifies nobody.
+      for (;;) {
+        const pass = await sealInTransaction(tx)
+        if (pass.busy) throw new Error("Another process is sealing the audit log; run the seed again")
+        if (pass.read < SEAL_BATCH) break
+      }
       await tx.outboxMessage.deleteMany({ where: { status: "PENDING", impersonationId: null, auditEventId: { in: seededEventIds } } })
       return { impersonations: ids.size, events: plan.length }
     },

@@ -46,15 +46,32 @@ export class EmbeddedDatabaseInUseError extends Error {
   name = "EmbeddedDatabaseInUseError"
 }
 
-export type LockHolder = { pid: number; command: string; startedAt: string; host: string }
+/** `processStart`: the kernel's start time of the holder's pid (Linux), to tell a reused pid. */
+export type LockHolder = { pid: number; command: string; startedAt: string; host: string; processStart?: string }
 
-function isAlive(pid: number): boolean {
+/** When the process `pid` started, in clock ticks since boot (Linux /proc), or null elsewhere. */
+export function processStartOf(pid: number): string | null {
   try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    // Fields after the command name, which is in parentheses and may hold spaces: starttime is field 22.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null
+  } catch {
+    return null
   }
+}
+
+/**
+ * Whether the lock's holder still runs. A pid alone is not enough: after a kill -9 and a
+ * restart (a container's, say), another process may have the holder's pid.
+ */
+function isAlive(holder: LockHolder): boolean {
+  try {
+    process.kill(holder.pid, 0)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false
+  }
+  const start = holder.processStart && processStartOf(holder.pid)
+  return !start || start === holder.processStart
 }
 
 /**
@@ -69,6 +86,7 @@ export function acquireDataDirLock(dataDir: string): () => void {
     command: process.argv.slice(1).join(" ").slice(0, 200),
     startedAt: new Date().toISOString(),
     host: os.hostname(),
+    ...(processStartOf(process.pid) ? { processStart: processStartOf(process.pid)! } : {}),
   }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -100,7 +118,7 @@ export function acquireDataDirLock(dataDir: string): () => void {
           `gone, delete ${lockPath}; or set DATABASE_URL to use a PostgreSQL server.`,
       )
     }
-    if (holder && holder.pid !== process.pid && isAlive(holder.pid)) {
+    if (holder && holder.pid !== process.pid && isAlive(holder)) {
       throw new EmbeddedDatabaseInUseError(
         `The embedded database in ${dataDir} is in use by process ${holder.pid} ` +
           `("${holder.command}", since ${holder.startedAt}). Only one process may open it at a ` +

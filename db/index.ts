@@ -3,6 +3,7 @@ import { Prisma, PrismaClient } from "./generated/client"
 import { engineFromEnv, openEmbedded, poolSizeFromEnv, type Engine } from "./engine"
 import { WRITES, makeGuardRails, type DataModel } from "./guardRails"
 import { currentDbScope } from "./scope"
+import { countingAdapterFactory } from "./statements"
 
 export * from "./generated/client"
 
@@ -36,7 +37,7 @@ export const engine = engineFromEnv()
  * with the change), every query of that request, from any module, goes to it.
  */
 function createClient(): PrismaClient {
-  const base = new PrismaClient({ adapter: adapterFor(engine) })
+  const base = new PrismaClient({ adapter: countingAdapterFactory(adapterFor(engine)) })
   const rails = makeGuardRails((base as unknown as { _runtimeDataModel: DataModel })._runtimeDataModel)
   const extended = base.$extends({
     name: "impersonation-guard-rails",

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks"
+import { outsideStatementCount } from "./statements"
 
 /**
  * What the database layer must know about the request being served (set by the RPC route,
@@ -59,8 +60,11 @@ export function readUnmasked<T>(fn: () => T): T {
   return runInDbScope({ unmasked: true }, fn)
 }
 
-/** Runs `fn` outside any request's scope: work started now but done later (timers) must not
- * reach a request's transaction, which will be gone by then. */
+/**
+ * Runs `fn` outside any request's scope: work started now but done later (timers) must not
+ * reach a request's transaction, which will be gone by then, nor count as the request's
+ * statements (db/statements.ts).
+ */
 export function outsideDbScope<T>(fn: () => T): T {
-  return storage.exit(fn)
+  return storage.exit(() => outsideStatementCount(fn))
 }

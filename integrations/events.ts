@@ -21,15 +21,23 @@ export type RecordedAuditEvent = {
 }
 
 /**
- * Called by `recordAuditEvent` inside the transaction that writes each event: what the event
- * sends (the receipt of an ended impersonation, webhooks of starts, ends, access requests and
- * decisions) is written to the outbox in the same transaction, and delivered by the worker.
- * Events that send nothing cost no query.
+ * Called by the audit sealer (app/audit/sealer.ts) in the transaction that links events into
+ * the chain, for each batch in chain order: what the events send (the receipt of an ended
+ * impersonation, webhooks of starts, ends, access requests and decisions) is written to the
+ * outbox there, once per event (an event is sealed once), and delivered by the worker. The
+ * request that made the change pays nothing for it; an event inserted behind the app's back is
+ * never sealed, so it sends nothing. A batch of events that send nothing costs no query.
  */
-export async function afterAuditEvent(tx: Tx, event: RecordedAuditEvent): Promise<void> {
-  if (!(event.action in WEBHOOK_EVENT_TYPES)) return
-  if (event.action === "IMPERSONATION_ENDED") await enqueueReceipt(tx, event)
-  await enqueueWebhooks(tx, event)
+export async function afterAuditEvents(tx: Tx, events: readonly RecordedAuditEvent[]): Promise<void> {
+  const sending = events.filter((event) => event.action in WEBHOOK_EVENT_TYPES)
+  if (sending.length === 0) return
+  for (const event of sending) if (event.action === "IMPERSONATION_ENDED") await enqueueReceipt(tx, event)
+  await enqueueWebhooks(tx, sending)
+}
+
+/** One event's notifications (what `afterAuditEvents` does for a batch of one). */
+export function afterAuditEvent(tx: Tx, event: RecordedAuditEvent): Promise<void> {
+  return afterAuditEvents(tx, [event])
 }
 
 /** The webhook event id: stable across retries, so receivers can drop a delivery seen before. */
@@ -56,8 +64,7 @@ export function webhookBody(event: RecordedAuditEvent): string {
   })
 }
 
-async function enqueueWebhooks(tx: Tx, event: RecordedAuditEvent) {
-  const type = WEBHOOK_EVENT_TYPES[event.action as keyof typeof WEBHOOK_EVENT_TYPES]
+async function enqueueWebhooks(tx: Tx, events: readonly RecordedAuditEvent[]) {
   const endpoints = await tx.webhookEndpoint.findMany({
     where: { enabled: true, deletedAt: null },
     select: { id: true, url: true },
@@ -66,19 +73,22 @@ async function enqueueWebhooks(tx: Tx, event: RecordedAuditEvent) {
   const fromEnv = serverConfig.webhooks.fromEnv
   const targets = [...(fromEnv ? [{ id: null, url: fromEnv.url }] : []), ...endpoints]
   if (targets.length === 0) return
-  const text = webhookBody(event)
   const nextAttemptAt = new Date()
   await tx.outboxMessage.createMany({
-    data: targets.map((target) => ({
-      kind: "WEBHOOK" as const,
-      status: "PENDING" as const,
-      to: target.url,
-      subject: type,
-      text,
-      endpointId: target.id,
-      auditEventId: event.id,
-      nextAttemptAt,
-    })),
+    data: events.flatMap((event) => {
+      const type = WEBHOOK_EVENT_TYPES[event.action as keyof typeof WEBHOOK_EVENT_TYPES]
+      const text = webhookBody(event)
+      return targets.map((target) => ({
+        kind: "WEBHOOK" as const,
+        status: "PENDING" as const,
+        to: target.url,
+        subject: type,
+        text,
+        endpointId: target.id,
+        auditEventId: event.id,
+        nextAttemptAt,
+      }))
+    }),
   })
 }
 

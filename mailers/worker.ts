@@ -1,5 +1,6 @@
 import db from "db"
 import { log } from "app/core/log"
+import { isDatabaseUnreachable, lastMessageLine } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
 import { postWebhook } from "integrations/webhooks"
 import { deliverEmail } from "./mailer"
@@ -204,7 +205,10 @@ async function runPeriodicTasks(now: Date) {
     try {
       await task.run(now)
     } catch (error) {
-      log.error({ err: error }, `Periodic task "${task.name}" failed; it runs again in ${task.everyMs} ms`)
+      const again = `it runs again in ${task.everyMs} ms`
+      // A database that is down is not a fault of the task: one line, no stack.
+      if (isDatabaseUnreachable(error)) log.warn(`Periodic task "${task.name}" skipped: ${lastMessageLine(error)}; ${again}`)
+      else log.error({ err: error }, `Periodic task "${task.name}" failed; ${again}`)
     }
   }
 }

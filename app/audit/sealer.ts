@@ -1,5 +1,6 @@
 import db, { engine, Prisma, PrismaClient } from "db"
 import { outsideDbScope } from "db/scope"
+import { afterAuditEvents } from "integrations/events"
 import { log } from "app/core/log"
 import { serverConfig } from "app/core/serverConfig"
 import { writeAuditCheckpoint } from "./chain"
@@ -40,7 +41,8 @@ const refusedIds = new Set<number>()
 /**
  * One sealing pass inside `tx`: takes the chain lock (or returns busy), reads the chain's head
  * and up to `batch` committed unsealed events in id order, computes each seal as the writers
- * once did (HMAC over the previous hash and the content), and writes them in ONE statement.
+ * once did (HMAC over the previous hash and the content), and writes them in ONE statement;
+ * then queues what those events send (integrations/events.ts).
  */
 export async function sealInTransaction(
   tx: Prisma.TransactionClient,
@@ -104,10 +106,17 @@ export async function sealInTransaction(
     throw new Error(`Audit seal: ${updated} of ${seals.length} events updated; pass rolled back`)
   }
   pass.sealed = seals.map((seal) => seal.id)
+  // What the events send (receipts, webhooks) is queued with their seal: once per event, and
+  // never for an event that is not the app's.
+  const sealedIds = new Set(pass.sealed)
+  await afterAuditEvents(tx, pending.filter((row) => sealedIds.has(row.id)))
   return pass
 }
 
 type SealClient = Pick<typeof db, "$transaction">
+
+/** The sealer's connection's `application_name` on PostgreSQL. */
+export const AUDIT_SEALER_APPLICATION_NAME = "audit-sealer"
 
 // On PostgreSQL the sealer has a connection of its own: behind a pool full of writers it would
 // queue with them, and events would wait that long for their seal. (PGlite is one connection.)
@@ -118,7 +127,13 @@ function sealClient(): SealClient {
   if (!ownClient) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { PrismaPg } = require("@prisma/adapter-pg") as typeof import("@prisma/adapter-pg")
-    const adapter = new PrismaPg({ connectionString: engine.url, max: 1, allowExitOnIdle: true })
+    // Named, so that pg_stat_activity (and the bench's wire counter) can tell it from requests.
+    const adapter = new PrismaPg({
+      connectionString: engine.url,
+      max: 1,
+      allowExitOnIdle: true,
+      application_name: AUDIT_SEALER_APPLICATION_NAME,
+    })
     ownClient = new PrismaClient({ adapter })
   }
   return ownClient
@@ -147,7 +162,7 @@ export async function sealPendingAuditEvents({
       timeout: 30_000,
     })
     result.sealed.push(...pass.sealed)
-    for (const id of pass.sealed) awaiting.delete(id)
+    for (const id of pass.sealed) awaiting.delete(id) // sealed, whoever asked: no retry for it
     result.startsKeyedChain ||= pass.startsKeyedChain && pass.sealed.length > 0
     if (pass.busy) {
       if (Date.now() >= giveUpAt) return { ...result, busy: true }

@@ -1,5 +1,6 @@
 import { inspect } from "node:util"
 import pino from "pino"
+import { isDatabaseUnreachable, lastMessageLine } from "./errors"
 import { currentRequestMeta } from "./requestContext"
 import { serverConfig } from "./serverConfig"
 
@@ -39,6 +40,8 @@ export function routeConsoleThroughLogger() {
     const error = args.find((arg): arg is Error => arg instanceof Error)
     if (!error) return log.error(text(args))
     if (isClientAbort(error)) return log.info(`Client closed the connection: ${text(args)}`)
+    // A page rendered while the database is down: one line, not a stack per request.
+    if (isDatabaseUnreachable(error)) return log.warn({ database: lastMessageLine(error) }, `The database is not reachable: ${text(args.filter((arg) => arg !== error)) || "request failed"}`)
     log.error({ err: error }, text(args.filter((arg) => arg !== error)) || error.message)
   }
 }

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks"
 import { randomUUID } from "node:crypto"
+import type { SessionRead } from "app/impersonation/guard"
 import { REQUEST_ID_HEADER, clientAddress } from "./clientAddress"
 import { serverConfig } from "./serverConfig"
 
@@ -15,6 +16,17 @@ export type RequestMeta = {
   responseCookies: string[]
   /** The app's public origin as this request reached it, for links the app hands out. */
   origin: string | null
+  /**
+   * What the impersonation guard read of this request's session, for the RPC gate and resolvers
+   * to reuse (app/impersonation/guard.ts `sessionForRequest`); null once the session changes.
+   */
+  session?: { handle: string; read: SessionRead | null } | null
+  /** The request's session cookie names a session this process replaced a moment ago. */
+  sessionReplaced?: boolean
+  /** The impersonation this request started (its session row takes its end from it). */
+  startedImpersonation?: { id: number; expiresAt: Date } | null
+  /** Set when a resolver failed because the database cannot be reached: the answer is a 503. */
+  databaseUnreachable?: boolean
 }
 
 // One store per process, shared by every bundled copy of this module (see db/scope.ts).

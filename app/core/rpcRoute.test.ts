@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { isJsonData, rpcBodyProblem } from "./rpcRoute"
+import { DATABASE_UNREACHABLE_MESSAGE } from "./errors"
+import { formatRpcError, isJsonData, rpcBodyProblem } from "./rpcRoute"
 
 describe("isJsonData", () => {
   it("takes plain JSON data, with undefined as an absent object value", () => {
@@ -18,5 +19,19 @@ describe("isJsonData", () => {
     const body = { params: [1], meta: { params: { values: ["set"] } } }
     expect(rpcBodyProblem(body)).toBe("The request parameters may hold only JSON values (no dates, maps, sets or big integers)")
     expect(rpcBodyProblem({ params: { a: 1 } })).toBeNull()
+  })
+})
+
+describe("formatRpcError for a database that is down", () => {
+  it("answers 503 in words, not the generic 500", () => {
+    const down = Object.assign(new Error("Can't reach database server at 127.0.0.1:4150"), { code: "P1001", statusCode: 500 })
+    const formatted = formatRpcError(down) as Error & { statusCode?: number }
+    expect([formatted.name, formatted.statusCode, formatted.message]).toEqual([
+      "DatabaseUnavailableError",
+      503,
+      DATABASE_UNREACHABLE_MESSAGE,
+    ])
+    const other = formatRpcError(Object.assign(new Error("boom"), { statusCode: 500 })) as Error & { statusCode?: number }
+    expect([other.name, other.statusCode]).toEqual(["InternalServerError", 500])
   })
 })

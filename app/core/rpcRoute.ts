@@ -1,9 +1,12 @@
 import type { Ctx } from "blitz"
 import superjson from "superjson"
+import { countStatements } from "db/statements"
 import { gateRpcCall } from "app/impersonation/callGate"
+import { DATABASE_UNREACHABLE_MESSAGE, isDatabaseUnreachable, lastMessageLine } from "./errors"
 import { log } from "./log"
 import { MAX_BODY_DEPTH, namesForbiddenKey, nestingDepth } from "./text"
-import { requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
+import { currentRequestMeta, requestMetaFromHeaders, runWithRequestMeta } from "./requestContext"
+import { serverConfig } from "./serverConfig"
 import {
   CLEAR_SESSION_COOKIE,
   declaresTooLargeBody,
@@ -16,6 +19,9 @@ import {
 type Segment = { params: Promise<{ blitz?: string[] }> }
 type RouteHandler = (request: Request, segment: Segment) => Promise<Response>
 type RpcHandler = (request: Request, segment: Segment, ctx: Ctx) => Promise<Response>
+
+/** The SQL statements an RPC answer sent, when SQL_STATEMENT_HEADER=true (for the bench and tests). */
+export const STATEMENT_HEADER = "x-sql-statements"
 
 /** Requests above this size are refused before any parsing (resolver inputs are small). */
 export const MAX_RPC_BODY_BYTES = 64 * 1024
@@ -77,6 +83,20 @@ function jsonError(status: number, name: string, message: string) {
   return Response.json({ result: null, error: { name, message, statusCode: status } }, { status })
 }
 
+/** Seconds a client is asked to wait while the database is unreachable. */
+const DATABASE_RETRY_AFTER_SECONDS = 5
+
+/** A database that is down is not a fault of the request: one line in the log, no stack. */
+function logDatabaseUnreachable(error: unknown) {
+  log.warn({ database: lastMessageLine(error) }, `${DATABASE_UNREACHABLE_MESSAGE} (answered 503)`)
+}
+
+function databaseUnreachableResponse() {
+  const response = jsonError(503, "DatabaseUnavailableError", DATABASE_UNREACHABLE_MESSAGE)
+  response.headers.set("retry-after", String(DATABASE_RETRY_AFTER_SECONDS))
+  return response
+}
+
 /**
  * Serves Blitz's App Router RPC handler in place of `withBlitzAuth`: it resolves the session
  * (through the impersonation guard) and rotates one the guard handed back to an admin; the
@@ -87,7 +107,12 @@ function jsonError(status: number, name: string, message: string) {
  */
 export function handleRpcRequest(handler: RpcHandler): RouteHandler {
   return (request, segment) =>
-    runWithRequestMeta(requestMetaFromHeaders(request.headers), () => serve(request, segment))
+    runWithRequestMeta(requestMetaFromHeaders(request.headers), async () => {
+      const { counter, result } = countStatements(() => serve(request, segment))
+      const response = await result
+      if (serverConfig.http.sqlStatementHeader) response.headers.set(STATEMENT_HEADER, String(counter.statements))
+      return response
+    })
 
   async function serve(request: Request, segment: Segment): Promise<Response> {
     if (declaresTooLargeBody(request, MAX_RPC_BODY_BYTES)) {
@@ -109,7 +134,12 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       const call = () => handler(request, segment, { session } as Ctx)
       // An impersonated session's calls pass the guard rails (rules 8 and 9) here, and only here.
       const resolver = (await segment.params).blitz?.join("/") ?? ""
-      const response = await gateRpcCall({ handle: session.$handle, resolver, params, call })
+      let response = await gateRpcCall({ handle: session.$handle, userId: session.userId, resolver, params, call })
+      // Blitz answers a resolver's error with HTTP 200; a database that is down is a 503.
+      if (currentRequestMeta().databaseUnreachable) {
+        response = new Response(response.body, { status: 503, headers: response.headers })
+        response.headers.set("retry-after", String(DATABASE_RETRY_AFTER_SECONDS))
+      }
       return sendWithSession(session, response)
     } catch (error) {
       const problem = sessionProblem(error)
@@ -120,6 +150,10 @@ export function handleRpcRequest(handler: RpcHandler): RouteHandler {
       }
       if ((error as Error)?.message?.startsWith("No resolver for path")) {
         return jsonError(404, "NotFoundError", "No such RPC resolver")
+      }
+      if (isDatabaseUnreachable(error)) {
+        logDatabaseUnreachable(error)
+        return databaseUnreachableResponse()
       }
       log.error({ err: error }, "RPC request failed")
       return jsonError(500, "InternalServerError", "Sorry, something went wrong on our side. Please try again.")
@@ -146,13 +180,19 @@ const EXPECTED_STATUS = new Set([400, 401, 403, 404, 409, 422, 429])
 
 /**
  * Errors as RPC clients see them: validation failures list what was wrong, expected errors
- * (status 4xx) pass through, anything else is logged and answered with a generic message.
+ * (status 4xx) pass through, a database that cannot be reached is a 503 in words, anything
+ * else is logged and answered with a generic message.
  */
 export function formatRpcError(error: Error & { statusCode?: number; issues?: unknown }): Error {
   if (error.name === "ZodError" && Array.isArray(error.issues)) {
     const message = describeZodIssues(error.issues as ZodIssueLike[])
     log.info({ refused: { name: "InputValidationError", message } }, "RPC call refused")
     return new InputValidationError(message || "The input is not valid")
+  }
+  if (isDatabaseUnreachable(error)) {
+    logDatabaseUnreachable(error)
+    currentRequestMeta().databaseUnreachable = true
+    return Object.assign(new Error(DATABASE_UNREACHABLE_MESSAGE), { name: "DatabaseUnavailableError", statusCode: 503 })
   }
   if (error.statusCode && EXPECTED_STATUS.has(error.statusCode)) {
     const { name, message, statusCode } = error

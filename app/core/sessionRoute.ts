@@ -1,6 +1,6 @@
 import { getSession, type SessionContext } from "@blitzjs/auth"
 import { cookiePrefix } from "blitz.config"
-import { rotateReturnedSession } from "app/impersonation/guard"
+import { requestSessionReplaced, rotateReturnedSession } from "app/impersonation/guard"
 import { REQUEST_ID_HEADER } from "./clientAddress"
 import { readBodyText } from "./readBody"
 import { currentRequestMeta } from "./requestContext"
@@ -88,8 +88,12 @@ export function splitSetCookie(value: string): string[] {
  * Set-Cookie per cookie, the request id attached.
  */
 export function sendWithSession(session: SessionContext, response: Response): Response {
-  ;(session as SessionContext & { setSession(response: Response): void }).setSession(response)
-  for (const cookie of currentRequestMeta().responseCookies) response.headers.append("set-cookie", cookie)
+  // A request of another tab that came with a session replaced meanwhile (see guard.ts
+  // `sessionConsumed`) is answered as signed out, and leaves the browser's new cookies alone.
+  const leaveCookies = requestSessionReplaced() && session.userId == null
+  if (leaveCookies) response.headers.delete("set-cookie")
+  else (session as SessionContext & { setSession(response: Response): void }).setSession(response)
+  if (!leaveCookies) for (const cookie of currentRequestMeta().responseCookies) response.headers.append("set-cookie", cookie)
   const headers = new Headers()
   const cookies = new Map<string, string>()
   for (const [key, value] of response.headers) {

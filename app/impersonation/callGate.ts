@@ -4,6 +4,7 @@ import { runInDbScope, type ScopeImpersonation } from "db/scope"
 import { recordAuditEvent } from "app/audit/log"
 import { redactSecrets } from "app/audit/redact"
 import { log } from "app/core/log"
+import { sessionForRequest } from "./guard"
 import { decideImpersonatedCall } from "./policy"
 
 /**
@@ -67,16 +68,24 @@ class RolledBack extends Error {
  * Runs an RPC call of the session with this handle: as it is when the server's session row
  * names no impersonation (never what the cookie's public data says), gated when it does.
  */
-export async function gateRpcCall(input: { handle: string | null; resolver: string; params: unknown; call: Call }) {
-  const row = input.handle
-    ? await db.session.findUnique({ where: { handle: input.handle }, select: { impersonationId: true } })
-    : null
+export async function gateRpcCall(input: {
+  handle: string | null
+  /** The session's user: none (anonymous) means no row, so no impersonation. */
+  userId: unknown
+  resolver: string
+  params: unknown
+  call: Call
+}) {
+  // The guard's read of this request's session (the row, not the cookie), reused.
+  const row = input.handle && input.userId != null ? await sessionForRequest(input.handle) : null
   if (!row?.impersonationId) return input.call()
-  return gateImpersonatedCall({ ...input, impersonationId: row.impersonationId })
+  return gateImpersonatedCall({ ...input, impersonationId: row.impersonationId, impersonation: row.impersonation })
 }
 
 async function gateImpersonatedCall(input: {
   impersonationId: number
+  /** The row as the guard read it this request (null: it vanished since). */
+  impersonation: { id: number; actorId: number; subjectId: number; organizationId: number | null; mode: ScopeImpersonation["mode"] } | null
   resolver: string
   /** The call's parameters as the resolver receives them (before its own validation). */
   params: unknown
@@ -85,10 +94,7 @@ async function gateImpersonatedCall(input: {
   const { resolver, call } = input
   const kind = resolverKind(resolver)
   if (!kind) return call() // no such resolver: Blitz answers 404
-  const row = await db.impersonation.findUnique({
-    where: { id: input.impersonationId },
-    select: { id: true, actorId: true, subjectId: true, organizationId: true, mode: true },
-  })
+  const row = input.impersonation
   // The guard found this row a moment ago; if it vanished since, nothing may be written.
   const impersonation: ScopeImpersonation = row
     ? { id: row.id, actorId: row.actorId, subjectId: row.subjectId, mode: row.mode }

@@ -1,4 +1,3 @@
-import { AuthenticationError } from "blitz"
 import db from "db"
 import { askUserForAccess } from "app/access/requests"
 import { serverConfig } from "app/core/serverConfig"
@@ -22,15 +21,16 @@ export async function decideAdminStart(
   refusal: Pick<RefusalEntry, "action"> & { details: Record<string, unknown> },
   now: Date,
 ) {
-  const [actor, target, usedThisMonth] = await Promise.all([
-    db.user.findUnique({ where: { id: holder.userId }, ...userForPolicy }),
+  // The admin as the guard read them this request; the quota is counted only where there is one.
+  const actor = holder.user
+  const limit = serverConfig.impersonation.monthlyQuota
+  const [target, usedThisMonth] = await Promise.all([
     db.user.findUnique({
       where: input.userId !== undefined ? { id: input.userId } : { email: input.email! },
       ...userForPolicy,
     }),
-    startsThisMonth(holder.userId, now),
+    limit === null ? 0 : startsThisMonth(holder.userId, now),
   ])
-  if (!actor) throw new AuthenticationError("Your account no longer exists")
   const ticketUrl = input.ticketUrl ?? null
   // Never the password: the audit gets the mode and, for a step-up refusal, its outcome.
   const audited = {
@@ -47,7 +47,7 @@ export async function decideAdminStart(
     alreadyImpersonating: holder.impersonationId !== null,
     reason: input.reason,
     enabled: serverConfig.impersonation.enabled,
-    quota: { limit: serverConfig.impersonation.monthlyQuota, usedThisMonth },
+    quota: { limit, usedThisMonth },
     approval: await approvalForStart(actor.id, policyTarget),
     now,
   }

@@ -1,6 +1,7 @@
 import type { PublicData, SessionContext } from "@blitzjs/auth"
-import db, { Prisma, type User } from "db"
+import db, { Prisma, type Impersonation, type User } from "db"
 import { recordAuditEvent } from "app/audit/log"
+import { currentRequestMeta } from "app/core/requestContext"
 import { serverConfig } from "app/core/serverConfig"
 import {
   HAND_BACK_WINDOW_MS,
@@ -23,14 +24,6 @@ export const userForPolicy = {
     memberships: { select: { organizationId: true, role: true, organization: { select: { consentFloor: true } } } },
   },
 } as const
-
-const impersonationWithPeople = {
-  include: {
-    actor: userForPolicy,
-    subject: userForPolicy,
-    accessRequest: { select: { status: true, expiresAt: true } },
-  },
-} satisfies Prisma.ImpersonationDefaultArgs
 
 type MembershipRow = { organizationId: number; role: PolicyUser["memberships"][number]["role"]; organization?: { consentFloor: PolicyUser["impersonationConsent"] } }
 
@@ -67,8 +60,6 @@ function claimsImpersonation(raw: string | null): boolean {
   return data.impersonationId != null || data.impersonatingFromUserId != null
 }
 
-type SessionWithUserStatus = SessionRow & { userStatus: User["status"] | null; lastSeenStale: boolean | null }
-
 /** Prisma keeps DateTime columns as UTC `timestamp(3)`: raw SQL compares with the same text, whatever the driver's zone. */
 function utcTimestamp(date: Date): string {
   return date.toISOString()
@@ -78,24 +69,94 @@ function utcTimestamp(date: Date): string {
 export const LAST_SEEN_RESOLUTION_MS = 60_000
 
 /**
- * The session row, its user's status and whether their `lastSeenAt` is older than
- * LAST_SEEN_RESOLUTION_MS, in one query (the hot path of every request).
+ * Everything a request needs to know about its session, in one statement (relation joins): the
+ * row, its user as the policy and getCurrentUser see them, and the impersonation behind it with
+ * both people and the approval it runs under. The guard reads it once per request; the RPC gate
+ * and resolvers reuse it through `sessionForRequest`.
  */
-async function findSessionWithUserStatus(handle: string, now: Date): Promise<SessionWithUserStatus | null> {
-  const staleBefore = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS)
-  const rows = await db.$queryRaw<SessionWithUserStatus[]>`
-    SELECT s.*, u."status"::text AS "userStatus",
-      (u."lastSeenAt" IS NULL OR u."lastSeenAt" <= ${utcTimestamp(staleBefore)}::timestamp(3)) AS "lastSeenStale"
-    FROM "Session" s LEFT JOIN "User" u ON u."id" = s."userId"
-    WHERE s."handle" = ${handle}`
-  const row = rows[0]
-  if (!row) return null
-  // Raw rows carry timestamps as the driver gives them; the session model wants Dates.
-  for (const key of ["createdAt", "updatedAt", "expiresAt"] as const) {
-    const value = row[key] as Date | string | null
-    if (value !== null && !(value instanceof Date)) (row as Record<string, unknown>)[key] = new Date(value)
-  }
+const sessionRead = {
+  include: {
+    user: userForPolicy,
+    impersonation: {
+      include: {
+        actor: userForPolicy,
+        subject: userForPolicy,
+        accessRequest: { select: { status: true, expiresAt: true } },
+      },
+    },
+  },
+} satisfies Prisma.SessionDefaultArgs
+
+export type SessionRead = Prisma.SessionGetPayload<typeof sessionRead>
+
+function readSession(handle: string): Promise<SessionRead | null> {
+  // One statement: relation joins (db/schema.prisma previewFeatures), not one query per relation.
+  return db.session.findUnique({ where: { handle }, relationLoadStrategy: "join", ...sessionRead })
+}
+
+/** The row Blitz sees: the session's own columns, without what the read joined to it. */
+function sessionRowOf(read: SessionRead): SessionRow {
+  const { user: _user, impersonation: _impersonation, ...row } = read
   return row
+}
+
+/**
+ * The session read this request's guard already made for `handle`, or a fresh read (outside a
+ * request, or after this request changed its session). Null: no such session.
+ */
+export async function sessionForRequest(handle: string): Promise<SessionRead | null> {
+  const memo = currentRequestMeta().session
+  if (memo && memo.handle === handle) return memo.read
+  return readSession(handle)
+}
+
+/** This request changed its session (or the guard did not pass it as read): read it again. */
+export function forgetSessionRead() {
+  currentRequestMeta().session = null
+}
+
+/**
+ * Session handles this process replaced in the last minute (a start, a Stop, a rotation), so
+ * that a request of another tab that was already on its way with the old cookie is answered
+ * as signed out without touching the browser's cookies: its answer may arrive after the one
+ * that set the new session, and would otherwise sign the browser out (Blitz answers a missing
+ * session with anonymous cookies). Per process: behind a load balancer, another instance
+ * clears the old cookies as for any session it cannot find.
+ */
+const REPLACED_SESSION_MEMORY_MS = 60_000
+const replacedHandles = ((globalThis as { __replacedSessionHandles?: Map<string, number> }).__replacedSessionHandles ??=
+  new Map<string, number>())
+
+function rememberReplaced(handle: string, now = Date.now()) {
+  for (const [old, at] of replacedHandles) {
+    if (now - at < REPLACED_SESSION_MEMORY_MS) break // insertion order: the rest are newer
+    replacedHandles.delete(old)
+  }
+  replacedHandles.set(handle, now)
+}
+
+function wasReplacedRecently(handle: string, now = Date.now()): boolean {
+  const at = replacedHandles.get(handle)
+  return at !== undefined && now - at < REPLACED_SESSION_MEMORY_MS
+}
+
+/**
+ * Call before the statement that may delete the session row with this handle (a start, a Stop,
+ * a rotation): a concurrent request that finds the row gone a moment later knows why. If the
+ * row stays, nothing changes (the memory only speaks for rows that are not found).
+ */
+export function replacingSession(handle: string) {
+  rememberReplaced(handle)
+}
+
+/** This request deleted the session row with this handle (a start or a Stop consumed it). */
+export function sessionConsumed(handle: string) {
+  currentRequestMeta().session = { handle, read: null }
+}
+
+/** Whether this request came with a session that a start, Stop or rotation replaced meanwhile. */
+export function requestSessionReplaced(): boolean {
+  return currentRequestMeta().sessionReplaced === true
 }
 
 /**
@@ -120,23 +181,32 @@ async function killSession(handle: string): Promise<null> {
  * that is already past its `expiresAt`.
  */
 export async function loadSessionForRequest(handle: string, now = new Date()): Promise<SessionRow | null> {
-  const found = await findSessionWithUserStatus(handle, now)
-  if (!found) return null
-  const { userStatus, lastSeenStale, ...session } = found
-  if (!session.impersonationId) {
+  const session = await loadSession(handle, now)
+  // Gone because a start, Stop or rotation of another tab replaced it (before or while this
+  // request read it): this answer must not sign the browser out of the new session.
+  if (!session && wasReplacedRecently(handle)) currentRequestMeta().sessionReplaced = true
+  return session
+}
+
+async function loadSession(handle: string, now: Date): Promise<SessionRow | null> {
+  forgetSessionRead()
+  const read = await readSession(handle)
+  if (!read) return null
+  const session = sessionRowOf(read)
+  const impersonation = read.impersonation
+  if (!impersonation) {
+    if (session.impersonationId) return killSession(handle) // linked to a row that is gone
     if (session.expiresAt && session.expiresAt.getTime() <= now.getTime()) return killSession(handle)
     // Public data that names an impersonation the server has no row for is never honoured.
     if (claimsImpersonation(session.publicData)) return killSession(handle)
-    if (session.userId !== null && userStatus !== "ACTIVE") return killSession(handle)
+    const user = read.user
+    if (session.userId !== null && user?.status !== "ACTIVE") return killSession(handle)
     // The user's own request; an impersonated one (below) never moves it.
-    if (session.userId !== null && lastSeenStale) await touchLastSeen(session.userId, now)
+    const lastSeen = user?.lastSeenAt?.getTime() ?? null
+    if (user && (lastSeen === null || lastSeen <= now.getTime() - LAST_SEEN_RESOLUTION_MS)) await touchLastSeen(user.id, now)
+    currentRequestMeta().session = { handle, read }
     return session
   }
-  const impersonation = await db.impersonation.findUnique({
-    where: { id: session.impersonationId },
-    ...impersonationWithPeople,
-  })
-  if (!impersonation) return killSession(handle)
   const actor = toPolicyUser(impersonation.actor)
   const review = reviewImpersonation({
     impersonation,
@@ -146,7 +216,10 @@ export async function loadSessionForRequest(handle: string, now = new Date()): P
     enabled: serverConfig.impersonation.enabled,
     approval: impersonation.accessRequest,
   })
-  if (review.active) return session
+  if (review.active) {
+    currentRequestMeta().session = { handle, read }
+    return session
+  }
   if (!review.alreadyEnded) {
     await endImpersonation(impersonation.id, review.endReason, { endedById: null, now: review.endedAt })
   }
@@ -197,8 +270,10 @@ export async function rotateReturnedSession(session: SessionContext): Promise<vo
   const { returnedFromImpersonation } = session.$publicData as Partial<PublicData>
   if (!handle || !returnedFromImpersonation) return
   const row = await db.session.findUnique({ where: { handle }, select: { userId: true } })
+  replacingSession(handle)
   const { count } = await db.session.deleteMany({ where: { handle } })
   if (count === 0 || !row?.userId) return
+  sessionConsumed(handle)
   const admin = await db.user.findUnique({ where: { id: row.userId }, ...userForPolicy })
   const policyAdmin = admin && toPolicyUser(admin)
   await session.$revoke()
@@ -216,35 +291,49 @@ export async function endImpersonation(
   { endedById, now = new Date(), tx }: { endedById: number | null; now?: Date; tx?: Prisma.TransactionClient },
 ): Promise<boolean> {
   if (!tx) return db.$transaction((inner) => endImpersonation(impersonationId, endReason, { endedById, now, tx: inner }))
-  const { count } = await tx.impersonation.updateMany({
+  // One statement: the conditional end, returning the row for the audit event.
+  const [row] = await tx.impersonation.updateManyAndReturn({
     where: { id: impersonationId, endedAt: null },
     data: { endedAt: now, endReason, endedById },
   })
-  if (count === 0) return false
-  const row = await tx.impersonation.findUniqueOrThrow({ where: { id: impersonationId } })
-  await recordAuditEvent(
-    tx,
-    {
-      action: "IMPERSONATION_ENDED",
-      actorId: row.actorId,
-      subjectId: row.subjectId,
-      impersonationId: row.id,
-      organizationId: row.organizationId,
-      // `endedAt` is when it ended (an expiry at its limit); the event's own time is when recorded.
-      details: {
-        endReason,
-        endedById,
-        endedAt: now.toISOString(),
-        reason: row.reason,
-        ticketUrl: row.ticketUrl,
-        mode: row.mode,
-      },
-    },
-  )
+  if (!row) return false
+  await recordImpersonationEnded(tx, { ...row, endReason, endedById, endedAt: now })
   return true
 }
 
-export type SessionHolder = { userId: number; impersonationId: number | null }
+/** The IMPERSONATION_ENDED event of a row that was just ended (in the same transaction). */
+export async function recordImpersonationEnded(
+  tx: Prisma.TransactionClient,
+  row: Pick<Impersonation, "id" | "actorId" | "subjectId" | "organizationId" | "reason" | "ticketUrl" | "mode"> & {
+    endReason: EndReason
+    endedById: number | null
+    endedAt: Date
+  },
+) {
+  await recordAuditEvent(tx, {
+    action: "IMPERSONATION_ENDED",
+    actorId: row.actorId,
+    subjectId: row.subjectId,
+    impersonationId: row.id,
+    organizationId: row.organizationId,
+    // `endedAt` is when it ended (an expiry at its limit); the event's own time is when recorded.
+    details: {
+      endReason: row.endReason,
+      endedById: row.endedById,
+      endedAt: row.endedAt.toISOString(),
+      reason: row.reason,
+      ticketUrl: row.ticketUrl,
+      mode: row.mode,
+    },
+  })
+}
+
+export type SessionHolder = {
+  userId: number
+  impersonationId: number | null
+  /** The holder's account as the policy reads it (`toPolicyUser`), from the same read. */
+  user: Prisma.UserGetPayload<typeof userForPolicy>
+}
 
 /**
  * Who holds this session according to the server's row (never what a cookie or token claims),
@@ -253,21 +342,13 @@ export type SessionHolder = { userId: number; impersonationId: number | null }
 export async function sessionHolder(session: SessionContext): Promise<SessionHolder | null> {
   const handle = session.$handle
   if (!session.userId || !handle) return null
-  const row = await db.session.findUnique({ where: { handle }, select: { userId: true, impersonationId: true } })
-  return row?.userId ? { userId: row.userId, impersonationId: row.impersonationId } : null
+  const row = await sessionForRequest(handle)
+  return row?.userId && row.user ? { userId: row.userId, impersonationId: row.impersonationId, user: row.user } : null
 }
 
-/** The impersonation the server has on record for this session handle, if any. */
+/** The impersonation the server has on record for this session handle, if any (with its admin). */
 export async function findSessionImpersonation(handle: string) {
-  const session = await db.session.findUnique({
-    where: { handle },
-    select: {
-      impersonation: {
-        include: { actor: userForPolicy },
-      },
-    },
-  })
-  return session?.impersonation ?? null
+  return (await sessionForRequest(handle))?.impersonation ?? null
 }
 
 /**

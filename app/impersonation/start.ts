@@ -3,7 +3,8 @@ import db, { Prisma, type Impersonation } from "db"
 import { recordAuditEvent } from "app/audit/log"
 import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
-import { endImpersonation } from "./guard"
+import { currentRequestMeta } from "app/core/requestContext"
+import { endImpersonation, replacingSession, sessionConsumed } from "./guard"
 import { STEP_UP_THROTTLED, checkStepUp } from "./stepUp"
 import {
   decideImpersonationStart,
@@ -95,51 +96,29 @@ function earliest(a: Date, b: Date | undefined): Date {
 
 async function startTransaction(args: StartArgs): Promise<Impersonation> {
   const { actorId, subject, grant, reason, ticketUrl, mode, adminSessionHandle, now } = args
-  // A start whose admin session another start already consumed is refused before it waits for a
-  // connection and a transaction: a burst of starts from one session (100 at once in the race
-  // test) otherwise queues every loser on the winner's row lock, and the pool runs dry (P2028).
-  if (adminSessionHandle) {
-    const held = await db.session.count({ where: { handle: adminSessionHandle, userId: actorId, impersonationId: null } })
-    if (held !== 1) throw new ConcurrentStartError()
-  }
-  return db.$transaction(async (tx) => {
-    if (adminSessionHandle) {
-      const { count } = await tx.session.deleteMany({
-        where: { handle: adminSessionHandle, userId: actorId, impersonationId: null },
-      })
-      if (count !== 1) throw new ConcurrentStartError()
-    }
-    const claimed = (await args.claim?.(tx)) ?? null
-    if (args.approval) {
-      // The user may have revoked it since the decision: checked again inside the transaction.
-      const live = await tx.accessRequest.findFirst({
-        where: { id: args.approval.accessRequestId, status: "APPROVED", expiresAt: { gt: now } },
-        select: { id: true },
-      })
-      if (!live) throw new ImpersonationRefusedError("ACCESS_REVOKED", "The user's approval is no longer valid")
-    }
-    const previous = await tx.impersonation.findMany({ where: { actorId, endedAt: null } })
-    for (const row of previous) {
-      const expired = row.expiresAt <= now
-      // Conditional inside endImpersonation: a Stop or expiry that won the race is kept as is.
-      await endImpersonation(row.id, expired ? "EXPIRED" : "REPLACED", {
-        endedById: expired ? null : actorId,
-        now: expired ? row.expiresAt : now,
-        tx,
-      })
-    }
-    // Counted inside the transaction, after the previous one ended: concurrent starts by one
-    // admin cannot both pass (the database allows one live row per admin).
-    const quota = decideQuota({
-      limit: serverConfig.impersonation.monthlyQuota,
-      usedThisMonth: await startsThisMonth(actorId, now, tx),
-    })
-    if (!quota.allowed) throw new ImpersonationRefusedError(quota.code, quota.message)
-    const organizationId = grant.kind === "ORGANIZATION" ? grant.organizationId : null
-    // A browser that never held the admin's session is never handed to the admin (rule 6).
-    const handBackToActor = adminSessionHandle !== null
-    const impersonation = await tx.impersonation.create({
-      data: {
+  const limit = serverConfig.impersonation.monthlyQuota
+  if (adminSessionHandle) replacingSession(adminSessionHandle)
+  return db.$transaction(
+    async (tx) => {
+      if (adminSessionHandle) {
+        const { count } = await tx.session.deleteMany({
+          where: { handle: adminSessionHandle, userId: actorId, impersonationId: null },
+        })
+        if (count !== 1) throw new ConcurrentStartError()
+      }
+      const claimed = (await args.claim?.(tx)) ?? null
+      if (args.approval) {
+        // The user may have revoked it since the decision: checked again inside the transaction.
+        const live = await tx.accessRequest.findFirst({
+          where: { id: args.approval.accessRequestId, status: "APPROVED", expiresAt: { gt: now } },
+          select: { id: true },
+        })
+        if (!live) throw new ImpersonationRefusedError("ACCESS_REVOKED", "The user's approval is no longer valid")
+      }
+      const organizationId = grant.kind === "ORGANIZATION" ? grant.organizationId : null
+      // A browser that never held the admin's session is never handed to the admin (rule 6).
+      const handBackToActor = adminSessionHandle !== null
+      const data = {
         actorId,
         subjectId: subject.id,
         organizationId,
@@ -151,32 +130,63 @@ async function startTransaction(args: StartArgs): Promise<Impersonation> {
         accessRequestId: args.approval?.accessRequestId ?? null,
         startedAt: now,
         expiresAt: earliest(impersonationExpiresAt(now, serverConfig.impersonation.ttlSeconds), args.approval?.until),
-      },
-    })
-    await recordAuditEvent(
-      tx,
-      {
-        action: "IMPERSONATION_STARTED",
-        actorId,
-        subjectId: subject.id,
-        impersonationId: impersonation.id,
-        organizationId,
-        details: {
-          reason,
-          ticketUrl,
-          mode: impersonation.mode,
-          grant,
-          expiresAt: impersonation.expiresAt.toISOString(),
-          handBackToActor,
-          actorTokenId: impersonation.actorTokenId,
-          accessRequestId: impersonation.accessRequestId,
-          approvedUntil: args.approval?.until.toISOString() ?? null,
+      } satisfies Prisma.ImpersonationUncheckedCreateInput
+      // The database keeps one live impersonation per admin: with none live (the usual case) this
+      // one statement starts it. Otherwise the one live is ended first (REPLACED) and it is tried again.
+      let impersonation = limit === null ? await insertUnlessLive(tx, data) : null
+      if (!impersonation) {
+        const previous = await tx.impersonation.findMany({ where: { actorId, endedAt: null } })
+        for (const row of previous) {
+          const expired = row.expiresAt <= now
+          // Conditional inside endImpersonation: a Stop or expiry that won the race is kept as is.
+          await endImpersonation(row.id, expired ? "EXPIRED" : "REPLACED", {
+            endedById: expired ? null : actorId,
+            now: expired ? row.expiresAt : now,
+            tx,
+          })
+        }
+        // Counted inside the transaction, after the previous one ended: concurrent starts by one
+        // admin cannot both pass (the database allows one live row per admin).
+        const quota = decideQuota({ limit, usedThisMonth: limit === null ? 0 : await startsThisMonth(actorId, now, tx) })
+        if (!quota.allowed) throw new ImpersonationRefusedError(quota.code, quota.message)
+        impersonation = await tx.impersonation.create({ data })
+      }
+      await recordAuditEvent(
+        tx,
+        {
+          action: "IMPERSONATION_STARTED",
+          actorId,
+          subjectId: subject.id,
+          impersonationId: impersonation.id,
+          organizationId,
+          details: {
+            reason,
+            ticketUrl,
+            mode: impersonation.mode,
+            grant,
+            expiresAt: impersonation.expiresAt.toISOString(),
+            handBackToActor,
+            actorTokenId: impersonation.actorTokenId,
+            accessRequestId: impersonation.accessRequestId,
+            approvedUntil: args.approval?.until.toISOString() ?? null,
+          },
         },
-      },
-      now,
-    )
-    return impersonation
-  })
+        now,
+      )
+      return impersonation
+    },
+    // A burst of starts from one session queues on the admin session's row: the losers wait for
+    // a connection longer than Prisma's 2 s default on a loaded machine (P2028 in the race test).
+    { maxWait: START_MAX_WAIT_MS, timeout: START_MAX_WAIT_MS },
+  )
+}
+
+const START_MAX_WAIT_MS = 15_000
+
+/** Inserts the impersonation, or nothing (null) when the admin already has a live one. */
+async function insertUnlessLive(tx: Tx, data: Prisma.ImpersonationCreateManyInput): Promise<Impersonation | null> {
+  const [row] = await tx.impersonation.createManyAndReturn({ data: [data], skipDuplicates: true })
+  return row ?? null
 }
 
 /**
@@ -192,8 +202,12 @@ export async function startImpersonation(args: StartArgs): Promise<Impersonation
     if (!isUniqueViolation(error)) throw error
     throw new ConcurrentStartError()
   }
-  // A new session for the subject (the admin's row, if any, is gone: $revoke only resets cookies).
-  await args.session.$revoke()
+  // A new session for the subject; its row ends with this impersonation. The admin's row was
+  // consumed above and $create replaces every cookie; any other session this browser held (an
+  // actor token redeemed elsewhere) is revoked first.
+  if (args.adminSessionHandle) sessionConsumed(args.adminSessionHandle)
+  else await args.session.$revoke()
+  currentRequestMeta().startedImpersonation = { id: impersonation.id, expiresAt: impersonation.expiresAt }
   await args.session.$create({
     userId: args.subject.id,
     role: args.subject.role,

@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
-import superjson from "superjson"
+import { CheckList, ROOT, runCommand, signIn as signInOverHttp, startAppServer, waitUntilUp, type AppServer } from "test/helpers/httpApp"
 import { createScratchDatabase, POSTGRES_ADMIN_URL } from "test/helpers/postgres"
 
 /**
@@ -16,95 +15,15 @@ const BASE_PORT = Number(process.env.CLUSTER_BASE_PORT ?? 3600)
 const TTL_SECONDS = 5 // the smallest time limit the app accepts
 const WRITERS_PER_INSTANCE = Number(process.env.CLUSTER_WRITERS ?? 4)
 const CYCLES_PER_WRITER = Number(process.env.CLUSTER_CYCLES ?? 5)
-const ROOT = process.cwd()
 const PASSWORD = "cluster-password-1"
-const COOKIE_PREFIX = "safe_imp"
 
-type Check = { name: string; ok: boolean; detail: string }
-const checks: Check[] = []
-function check(name: string, ok: boolean, detail = "") {
-  checks.push({ name, ok, detail })
-  console.log(`${ok ? "PASS" : "FAIL"}  ${name}${detail ? `: ${detail}` : ""}`)
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
-    let out = ""
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()))
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()))
-    child.on("close", (code) => resolve({ code: code ?? 1, out }))
-  })
-}
-
-/** A browser without a browser, over HTTP: a cookie jar, the anti-CSRF header, superjson bodies. */
-class HttpBrowser {
-  cookies = new Map<string, string>()
-  constructor(public origin: string) {}
-
-  /** The same cookies sent to another instance. */
-  on(origin: string): HttpBrowser {
-    const other = new HttpBrowser(origin)
-    other.cookies = this.cookies
-    return other
-  }
-
-  async rpc<T = unknown>(name: string, params: unknown = null): Promise<{ status: number; result: T | null; error: { code?: string; message: string } | null }> {
-    const { json, meta } = superjson.serialize(params)
-    const headers: Record<string, string> = { "content-type": "application/json" }
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ")
-    const csrf = this.cookies.get(`${COOKIE_PREFIX}_sAntiCsrfToken`)
-    if (csrf) headers["anti-csrf"] = csrf
-    const response = await fetch(`${this.origin}/api/rpc/${name}`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ params: json, meta: { params: meta } }),
-    })
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair = "", ...attributes] = cookie.split(";")
-      const eq = pair.indexOf("=")
-      const key = pair.slice(0, eq).trim()
-      const value = pair.slice(eq + 1).trim()
-      const expires = attributes.find((a) => a.trim().toLowerCase().startsWith("expires="))
-      if (!value || (expires && new Date(expires.split("=")[1]!).getTime() < Date.now())) this.cookies.delete(key)
-      else this.cookies.set(key, value)
-    }
-    const text = await response.text()
-    let payload: { result?: unknown; error?: { code?: string; message: string } | null; meta?: { result?: unknown } }
-    try {
-      payload = JSON.parse(text) as typeof payload
-    } catch {
-      return { status: response.status, result: null, error: { message: `not JSON (HTTP ${response.status}): ${text.slice(0, 120)}` } }
-    }
-    const result =
-      payload.result == null ? null : (superjson.deserialize({ json: payload.result as never, meta: payload.meta?.result as never }) as T)
-    return { status: response.status, result, error: payload.error ?? null }
-  }
-}
+const list = new CheckList()
+const check = (name: string, ok: boolean, detail = "") => list.check(name, ok, detail)
+const run = runCommand
 
 type Me = { id: number; impersonator: { id: number } | null } | null
 
-async function signIn(origin: string, email: string) {
-  const browser = new HttpBrowser(origin)
-  const res = await browser.rpc("login", { email, password: PASSWORD })
-  if (res.error) throw new Error(`sign-in as ${email} on ${origin} failed: ${res.error.message}`)
-  return browser
-}
-
-async function waitUntilUp(origin: string, child: ChildProcess, log: () => string) {
-  const deadline = Date.now() + 120_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the instance on ${origin} exited:\n${log().slice(-2000)}`)
-    try {
-      const res = await fetch(`${origin}/login`)
-      if (res.status === 200) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
-  throw new Error(`the instance on ${origin} did not answer within 120 s:\n${log().slice(-2000)}`)
-}
+const signIn = (origin: string, email: string) => signInOverHttp(origin, email, PASSWORD)
 
 async function main() {
   const started = Date.now()
@@ -131,7 +50,7 @@ async function main() {
     NEXT_TELEMETRY_DISABLED: "1",
     DEMO_MODE: "",
   }
-  const instances: { name: string; origin: string; child: ChildProcess; log: string }[] = []
+  const instances: (AppServer & { name: string })[] = []
   try {
     // Migrations from all three at once: one applies them, the others find them applied.
     const migrations = await Promise.all([0, 1, 2].map(() => run("npx", ["tsx", "db/migrate.ts"], env)))
@@ -162,21 +81,10 @@ async function main() {
     const writerSubjects = await Promise.all(writers.map((_, i) => person(`writer-subject-${i}`, "USER")))
 
     for (const [i, name] of ["A", "B", "C"].entries()) {
-      const port = BASE_PORT + i
-      // `npm start` is `tsx server.ts`; started directly, in its own process group, so that the
-      // instance (tsx and its node child) can be stopped by this process id alone.
-      const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), ["server.ts"], {
-        cwd: ROOT,
-        env: { ...env, PORT: String(port) },
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true,
-      })
-      const instance = { name, origin: `http://localhost:${port}`, child, log: "" }
-      child.stdout!.on("data", (d: Buffer) => (instance.log += d.toString()))
-      child.stderr!.on("data", (d: Buffer) => (instance.log += d.toString()))
-      instances.push(instance)
+      // `npm start` (tsx server.ts) in its own process group, stopped by its process id alone.
+      instances.push({ name, ...startAppServer(BASE_PORT + i, env) })
     }
-    await Promise.all(instances.map((it) => waitUntilUp(it.origin, it.child, () => it.log)))
+    await Promise.all(instances.map((it) => waitUntilUp(it.origin, it.child, it.log)))
     const [A, B, C] = instances.map((it) => it.origin) as [string, string, string]
     console.log(`Three instances up: ${instances.map((it) => `${it.name} ${it.origin}`).join(", ")} (${((Date.now() - started) / 1000).toFixed(0)} s so far)`)
 
@@ -287,14 +195,13 @@ async function main() {
     await database.drop()
     fs.rmSync(scratch, { recursive: true, force: true })
   }
-  const failed = checks.filter((c) => !c.ok).length
-  console.log(`\n${checks.length - failed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+  const failed = list.failed
+  console.log(`\n${list.summary()} (${((Date.now() - started) / 1000).toFixed(0)} s)`)
   process.exitCode = failed ? 1 : 0
 }
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error)
-  const failed = checks.filter((c) => !c.ok).length
-  console.log(`\n${checks.length - failed} passed, ${failed + 1} failed`)
+  console.log(`\n${list.summary(1)}`)
   process.exitCode = 1
 })

@@ -3,7 +3,7 @@ import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { EmbeddedDatabaseInUseError, closeEmbedded, openEmbedded, takeOverStaleLock } from "db/engine"
+import { EmbeddedDatabaseInUseError, closeEmbedded, openEmbedded, processStartOf, takeOverStaleLock } from "db/engine"
 
 /**
  * The embedded engine allows one process per data folder (DESIGN.md, Storage engines): a second
@@ -161,5 +161,25 @@ describe.skipIf(process.env.TEST_DB_ENGINE === "postgres")("embedded database fo
 
     await closeEmbedded(dataDir)
     expect(fs.existsSync(`${dataDir}.lock`)).toBe(false)
+  })
+
+  // Found by npm run faults' reasoning on kill -9: after a restart (a container's), the dead
+  // holder's pid may belong to another process; the pid's start time tells them apart.
+  it.skipIf(processStartOf(process.pid) === null)("takes over a lock whose pid now belongs to another process", async () => {
+    const dataDir = path.join(tmpRoot, "reused-pid")
+    const other = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"])
+    children.push(other as ChildProcessWithoutNullStreams)
+    const pid = other.pid!
+    const lock = { pid, command: "killed server", startedAt: new Date(0).toISOString(), host: os.hostname() }
+    fs.writeFileSync(`${dataDir}.lock`, JSON.stringify({ ...lock, processStart: "1" }))
+
+    await open(dataDir)
+    expect(readLock(dataDir).pid).toBe(process.pid)
+    await closeEmbedded(dataDir)
+
+    // The same live process, with its real start time: still refused.
+    fs.writeFileSync(`${dataDir}.lock`, JSON.stringify({ ...lock, processStart: processStartOf(pid) }))
+    await expect(open(dataDir)).rejects.toThrow(`in use by process ${pid}`)
+    fs.rmSync(`${dataDir}.lock`)
   })
 })

@@ -101,8 +101,10 @@ describe("what Next.js and Blitz print on the console", () => {
     console.warn("This request is missing the anti-csrf header.")
     console.error(new TypeError("disk on fire"))
     console.error("⨯", Object.assign(new Error("aborted"), { code: "ECONNRESET" }))
+    // A page rendered while PostgreSQL is down (npm run faults): one warning, no stack.
+    console.error("⨯", Object.assign(new Error("\nInvalid `db.session.findUnique()` invocation:\n\nCan't reach database server at 127.0.0.1:4150"), { code: "P1001" }))
 
-    const [refusal, warning, fault, abort] = lines()
+    const [refusal, warning, fault, abort, down] = lines()
     expect(refusal).toMatchObject({ level: 30, msg: "AuthenticationError: Session token version is not v0" })
     expect(refusal?.err).toBeUndefined()
     expect(warning).toMatchObject({ level: 40, msg: "This request is missing the anti-csrf header." })
@@ -111,6 +113,8 @@ describe("what Next.js and Blitz print on the console", () => {
     expect(abort).toMatchObject({ level: 30 })
     expect(abort?.msg).toContain("Client closed the connection")
     expect(abort?.err).toBeUndefined()
-    expect(lines()).toHaveLength(4)
+    expect(down).toMatchObject({ level: 40, database: "Can't reach database server at 127.0.0.1:4150" })
+    expect(down?.err).toBeUndefined()
+    expect(lines()).toHaveLength(5)
   })
 })

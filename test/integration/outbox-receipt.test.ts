@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import db from "db"
+import { sealPendingAuditEvents } from "app/audit/log"
 import { serverConfig } from "app/core/serverConfig"
 import { periodicTasks, runOutboxPass, startOutboxWorker } from "mailers/worker"
 import { PASSWORD, createOrganization, createUser } from "test/helpers/fixtures"
@@ -28,6 +29,7 @@ afterAll(async () => {
 
 /** Runs passes until nothing is due (on PostgreSQL other files' receipts may be waiting too). */
 async function drainOutbox() {
+  await sealPendingAuditEvents() // what events send is queued when they are sealed
   for (let pass = 0; pass < 1000; pass++) {
     if ((await runOutboxPass()).claimed === 0) return
   }
@@ -65,7 +67,8 @@ describe("the receipt of an ended impersonation", () => {
     expect((await browser.rpc("revealSensitiveField", { field: "User.phone", reason: "Checking the number on file" })).error).toBeNull()
     await stop(browser)
 
-    // Queued in the transaction of the end, not sent by it.
+    // Queued when the end's event is sealed (app/audit/sealer.ts), not sent by it.
+    await sealPendingAuditEvents()
     const ended = await db.auditEvent.findFirstOrThrow({ where: { impersonationId, action: "IMPERSONATION_ENDED" } })
     const queued = await db.outboxMessage.findMany({ where: { auditEventId: ended.id, kind: "EMAIL" } })
     expect(queued).toMatchObject([{ status: "PENDING", to: member.email, attempts: 0 }])
@@ -128,6 +131,7 @@ describe("the receipt of an ended impersonation", () => {
     const ended = await db.auditEvent.findFirstOrThrow({
       where: { impersonationId: started.result!.impersonationId, action: "IMPERSONATION_ENDED" },
     })
+    await sealPendingAuditEvents()
     expect(await db.outboxMessage.count({ where: { auditEventId: ended.id, kind: "EMAIL" } })).toBe(0)
     await drainOutbox()
     expect(receivedBy(user.email)).toHaveLength(0)

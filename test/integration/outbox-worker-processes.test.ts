@@ -14,6 +14,7 @@ const dataDir = vi.hoisted(() => {
 })
 
 import db, { engine } from "db"
+import { sealPendingAuditEvents } from "app/audit/log"
 import { closeEmbedded } from "db/engine"
 import { flushAuditCheckpoint } from "app/audit/log"
 import { stopAuditSealing } from "app/audit/sealer"
@@ -87,6 +88,7 @@ async function handOverDatabase() {
 
 /** Delivers what other test files left due (files share one PostgreSQL database), so only this file's messages remain. */
 async function drainInProcess() {
+  await sealPendingAuditEvents() // what events send is queued when they are sealed
   for (let pass = 0; pass < 1000; pass++) if ((await runOutboxPass()).claimed === 0) return
 }
 
@@ -134,6 +136,7 @@ describe("a worker killed between the commit and the send", () => {
       const ended = await db.auditEvent.findFirstOrThrow({
         where: { impersonationId: started.result!.impersonationId, action: "IMPERSONATION_ENDED" },
       })
+      await sealPendingAuditEvents()
       const receipt = await db.outboxMessage.findFirstOrThrow({ where: { auditEventId: ended.id, kind: "EMAIL" } })
       expect(receipt).toMatchObject({ status: "PENDING", attempts: 0, to: user.email })
       const connectionsBefore = smtp.connections()

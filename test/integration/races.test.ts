@@ -199,3 +199,24 @@ describe("races (issue 9, item 2)", () => {
     console.info(`end vs stop: ended as ${[...reasons].join(" and ")}`)
   })
 })
+
+describe("a late request of another tab", () => {
+  it("with the cookie a Stop just replaced is signed out without clearing the new session's cookies", async () => {
+    const admin = await createUser({ label: "late-tab-admin", role: "SUPPORT" })
+    const subject = await createUser({ label: "late-tab-user" })
+    const browser = await signIn(admin)
+    await impersonate(browser, subject)
+    const lateTab = browser.clone() // a request already on its way with the impersonation's cookie
+    const stopped = await browser.rpc<StopResult>("stopImpersonating", {})
+    expect(stopped.result?.status).toBe("RESTORED")
+    const late = await lateTab.rpc("getCurrentUser")
+    expect(late.result).toBeNull()
+    expect(late.raw.headers.getSetCookie()).toEqual([])
+    // A cookie of a session that was signed out (not replaced) is still cleared.
+    const signedOut = browser.clone()
+    expect((await browser.rpc("logout")).error).toBeNull()
+    const stale = await signedOut.rpc("getCurrentUser")
+    expect(stale.result).toBeNull()
+    expect(stale.raw.headers.getSetCookie().join("\n")).toMatch(/_sSessionToken=;/)
+  })
+})

@@ -18,3 +18,6 @@ process.env.AUDIT_CHECKPOINT_FILE = path.join(
   fs.mkdtempSync(path.join(os.tmpdir(), "audit-checkpoints-")),
   "audit-checkpoints.jsonl",
 )
+
+// Every RPC answer reports the SQL statements it sent (statement-budget.test.ts reads it).
+process.env.SQL_STATEMENT_HEADER = "true"

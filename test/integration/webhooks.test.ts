@@ -2,6 +2,7 @@ import http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import db from "db"
+import { sealPendingAuditEvents } from "app/audit/log"
 import { loadIntegrationsPage } from "app/admin/integrations/integrations"
 import { serverConfig } from "app/core/serverConfig"
 import { createReceiver, verifySignature } from "integrations/webhook-receiver.example.mjs"
@@ -96,11 +97,13 @@ async function impersonationEvents({ stopToo = false } = {}) {
 }
 
 async function messagesFor(endpointId: number | null, auditEventId: number) {
+  await sealPendingAuditEvents() // what events send is queued when they are sealed
   return db.outboxMessage.findMany({ where: { kind: "WEBHOOK", endpointId, auditEventId }, orderBy: { id: "asc" } })
 }
 
 /** Runs worker passes until `done` holds (waiting out the backoff between them), or fails after 20 s. */
 async function passUntil(done: () => Promise<boolean>) {
+  await sealPendingAuditEvents()
   const deadline = Date.now() + 20_000
   while (Date.now() < deadline) {
     await runOutboxPass()

@@ -1,5 +1,5 @@
 import type { Ctx } from "blitz"
-import db from "db"
+import { sessionForRequest } from "app/impersonation/guard"
 
 export type CurrentUser = {
   id: number
@@ -20,27 +20,18 @@ export type CurrentUser = {
 export default async function getCurrentUser(_: null, ctx: Ctx): Promise<CurrentUser | null> {
   const handle = ctx.session.$handle
   if (!ctx.session.userId || !handle) return null
-  const session = await db.session.findUnique({
-    where: { handle },
-    select: {
-      user: { select: { id: true, email: true, name: true, role: true } },
-      impersonation: {
-        select: {
-          expiresAt: true,
-          reason: true,
-          ticketUrl: true,
-          mode: true,
-          actor: { select: { id: true, email: true, name: true } },
-          accessRequest: { select: { expiresAt: true } },
-        },
-      },
-    },
-  })
+  // The guard's read of this request's session, reused: no statement of its own.
+  const session = await sessionForRequest(handle)
   if (!session?.user) return null
   const impersonation = session.impersonation
+  const { id, email, name, role } = session.user
+  const actor = impersonation?.actor
   return {
-    ...session.user,
-    impersonator: impersonation?.actor ?? null,
+    id,
+    email,
+    name,
+    role,
+    impersonator: actor ? { id: actor.id, email: actor.email, name: actor.name } : null,
     impersonationExpiresAt: impersonation?.expiresAt ?? null,
     reason: impersonation?.reason ?? null,
     ticketUrl: impersonation?.ticketUrl ?? null,
