@@ -317,6 +317,19 @@ describe(`the migration to sealed positions on ${engine}`, () => {
   })
 })
 
+describe(`the app's own sealing, on ${engine}`, () => {
+  it("seals an event within moments of its commit, with nobody asking", async () => {
+    const row = await appDb.$transaction((tx) => recordAuditEvent(tx, entry("sealed soon")))
+    const committedAt = Date.now()
+    let sealed: { chainPosition: number | null; keyId: string | null } = row
+    while (sealed.chainPosition === null && Date.now() - committedAt < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      sealed = await appDb.auditEvent.findUniqueOrThrow({ where: { id: row.id } })
+    }
+    expect(sealed).toMatchObject({ chainPosition: expect.any(Number), keyId: auditKey().id })
+  })
+})
+
 describe(`an event whose writer died before sealing it, on ${engine}`, () => {
   it("is sealed by the periodic sweep every server process runs", async () => {
     await stopAuditSealing() // nothing of this process's own is scheduled any more
