@@ -413,6 +413,26 @@ describe(`the migration to sealed positions on ${engine}`, () => {
   })
 })
 
+describe(`the migration to unique content MACs on ${engine}`, () => {
+  it("stops, naming the events, when copies were made (and sealed) before it", async () => {
+    const db = await openDatabase("20261207000000_audit_async_seal")
+    try {
+      for (const id of [5, 8]) {
+        await db.raw.query(
+          `INSERT INTO "AuditEvent" ("id", "at", "action", "details", "contentMac")
+           VALUES ($1, now(), 'SIGNED_IN', '{}', 'same mac')`,
+          [id],
+        )
+      }
+      await expect(applyMigrations(db.raw)).rejects.toThrow(
+        "AuditEvent rows share a content MAC (copied events): #5, #8",
+      )
+    } finally {
+      await db.dispose()
+    }
+  })
+})
+
 describe(`the app's own sealing, on ${engine}`, () => {
   it("seals an event within moments of its commit, with nobody asking", async () => {
     const row = await appDb.$transaction((tx) => recordAuditEvent(tx, entry("sealed soon")))
