@@ -343,9 +343,18 @@ export async function seedDemoAuditHistory(now = new Date()): Promise<DemoHistor
       }
       // Sealed here, in the seed's own transaction, so that what sealing queues (receipts,
       // webhooks) can be taken back before anyone sees it: made-up history notifies nobody.
+      // The app's own sealer (sealSoon, after each recordAuditEvent above) may hold the seal lock
+      // for a pass that cannot see these uncommitted rows: wait for it, briefly.
+      const giveUpAt = Date.now() + 10_000
       for (;;) {
         const pass = await sealInTransaction(tx)
-        if (pass.busy) throw new Error("Another process is sealing the audit log; run the seed again")
+        if (pass.busy) {
+          if (Date.now() > giveUpAt) {
+            throw new Error("Another process is sealing the audit log; run the seed again")
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          continue
+        }
         if (pass.read < SEAL_BATCH) break
       }
       await tx.outboxMessage.deleteMany({ where: { status: "PENDING", impersonationId: null, auditEventId: { in: seededEventIds } } })

@@ -13,6 +13,13 @@ export type SealedFields = {
   ip: string | null
   userAgent: string | null
   details: Record<string, unknown>
+  /** The writer's random per-event nonce; absent (null) in rows written before it existed. */
+  macNonce?: string | null
+}
+
+/** A fresh nonce for one event: 16 random bytes, base64url. */
+export function newAuditNonce(): string {
+  return crypto.randomBytes(16).toString("base64url")
 }
 
 /** JSON with sorted keys, so the same event always hashes the same. */
@@ -39,9 +46,14 @@ const SEALED_KEYS = [
   "details",
 ] as const satisfies ReadonlyArray<keyof SealedFields>
 
-/** Only the sealed fields (a database row carries more), in canonical form. */
+/**
+ * Only the sealed fields (a database row carries more), in canonical form; the nonce only when
+ * the row has one, so rows written before it keep the body (and seal) they were given.
+ */
 function eventBody(event: SealedFields): string {
-  return canonicalJson(Object.fromEntries(SEALED_KEYS.map((key) => [key, event[key]])))
+  const fields: Record<string, unknown> = Object.fromEntries(SEALED_KEYS.map((key) => [key, event[key]]))
+  if (event.macNonce != null) fields.macNonce = event.macNonce
+  return canonicalJson(fields)
 }
 
 /** HMAC-SHA256 over the previous hash, the key id and the event: only the key holder can forge it. */
@@ -67,7 +79,8 @@ export function legacyAuditHash(prevHash: string | null, event: SealedFields): s
 /**
  * The writer's HMAC over the key id and the event alone (no chain link, so no wait for the event
  * before): the sealer seals only rows that carry it, so a row slipped into the table by someone
- * without the key stays unsealed, and is reported, instead of being sealed into the chain.
+ * without the key stays unsealed, and is reported, instead of being sealed into the chain. The
+ * event's nonce makes every MAC unique, so a copied row is told apart (and refused) too.
  */
 export function auditContentMac(key: AuditKey, event: SealedFields): string {
   return crypto

@@ -1,6 +1,6 @@
 import { Prisma } from "db"
 import { currentRequestMeta } from "app/core/requestContext"
-import { auditContentMac, type SealedFields } from "./hash"
+import { auditContentMac, newAuditNonce, type SealedFields } from "./hash"
 import { auditKey } from "./key"
 import { sealSoon } from "./sealer"
 import type { AuditAction } from "./schemas"
@@ -28,12 +28,13 @@ export type AuditEntry = {
 export async function recordAuditEvent(tx: Tx, entry: AuditEntry, at = new Date()) {
   const key = auditKey()
   const { ip, userAgent } = currentRequestMeta()
-  const event: SealedFields = { ...entry, at, ip, userAgent }
+  const macNonce = newAuditNonce()
+  const event: SealedFields = { ...entry, at, ip, userAgent, macNonce }
   const contentMac = auditContentMac(key, event)
   const [inserted] = await tx.$queryRaw<Array<{ id: number; recordedAt: Date | string }>>`
-    INSERT INTO "AuditEvent" ("at", "action", "actorId", "subjectId", "impersonationId", "organizationId", "ip", "userAgent", "details", "contentMac")
+    INSERT INTO "AuditEvent" ("at", "action", "actorId", "subjectId", "impersonationId", "organizationId", "ip", "userAgent", "details", "contentMac", "macNonce")
     VALUES (${at.toISOString()}::timestamp(3), ${entry.action}::"AuditAction", ${entry.actorId}, ${entry.subjectId}, ${entry.impersonationId},
-      ${entry.organizationId}, ${ip}, ${userAgent}, ${JSON.stringify(entry.details)}::jsonb, ${contentMac})
+      ${entry.organizationId}, ${ip}, ${userAgent}, ${JSON.stringify(entry.details)}::jsonb, ${contentMac}, ${macNonce})
     RETURNING "id", "recordedAt"`
   const row = {
     ...entry,
@@ -42,6 +43,7 @@ export async function recordAuditEvent(tx: Tx, entry: AuditEntry, at = new Date(
     ip,
     userAgent,
     contentMac,
+    macNonce,
     recordedAt: new Date(inserted!.recordedAt),
     chainPosition: null,
     prevHash: null,

@@ -34,9 +34,29 @@ export class AuditSealRefusedError extends Error {
   name = "AuditSealRefusedError"
 }
 
-// Rows without the writer's content MAC are never sealed; each is logged once per process, and
-// skipped so that it cannot hold up the events behind it.
+// Rows without the writer's content MAC, or whose MAC another row carries too (a copy), are never
+// sealed; each is logged once per process, and skipped so that it cannot hold up the events behind it.
 const refusedIds = new Set<number>()
+
+function refuse(id: number, why: string) {
+  refusedIds.add(id)
+  log.error({ auditEventId: id }, `Audit event #${id} is not sealed: ${why}`)
+}
+
+/**
+ * The content MACs among `macs` that more than one row carries. The unique index on contentMac
+ * already refuses a copy; this holds where the index was dropped by whoever can write the table.
+ * (The nonce is inside the MAC: a copied nonce with a valid MAC is a copied MAC.)
+ */
+async function sharedContentMacs(tx: Prisma.TransactionClient, macs: string[]): Promise<Set<string>> {
+  if (macs.length === 0) return new Set()
+  const shared = await tx.auditEvent.groupBy({
+    by: ["contentMac"],
+    where: { contentMac: { in: macs } },
+    having: { contentMac: { _count: { gt: 1 } } },
+  })
+  return new Set(shared.map((row) => row.contentMac!))
+}
 
 /**
  * One sealing pass inside `tx`: takes the chain lock (or returns busy), reads the chain's head
@@ -77,18 +97,29 @@ export async function sealInTransaction(
   pass.startsKeyedChain = head?.keyId == null
   let position = head?.chainPosition ?? 0
   let prevHash = head?.hash ?? null
-  const seals: Array<{ id: number; position: number; prevHash: string | null; hash: string }> = []
-  for (const row of pending) {
+  const authentic = pending.filter((row) => {
     const fields = { ...row, details: row.details as Record<string, unknown> }
-    if (row.contentMac !== auditContentMac(key, fields)) {
-      refusedIds.add(row.id)
-      log.error(
-        { auditEventId: row.id },
-        `Audit event #${row.id} is not sealed: it does not carry the content MAC of the configured ` +
-          "AUDIT_HMAC_KEY (written with another key, or inserted behind the app's back)",
+    if (row.contentMac === auditContentMac(key, fields)) return true
+    refuse(
+      row.id,
+      "it does not carry the content MAC of the configured AUDIT_HMAC_KEY (written with another " +
+        "key, or inserted behind the app's back)",
+    )
+    return false
+  })
+  // Every row carrying a shared MAC is refused, the original too when it is not sealed yet: which
+  // one the app wrote cannot be told, and verify reports both after the grace.
+  const shared = await sharedContentMacs(tx, authentic.map((row) => row.contentMac!))
+  const seals: Array<{ id: number; position: number; prevHash: string | null; hash: string }> = []
+  for (const row of authentic) {
+    if (shared.has(row.contentMac!)) {
+      refuse(
+        row.id,
+        "another event carries the same content MAC (a copied row, inserted behind the app's back)",
       )
       continue
     }
+    const fields = { ...row, details: row.details as Record<string, unknown> }
     const hash = sealAuditEvent(key, prevHash, fields)
     seals.push({ id: row.id, position: ++position, prevHash, hash })
     prevHash = hash

@@ -4,7 +4,10 @@
  * `db.$transaction(tx => recordAuditEvent(tx, ...))` for `seconds`; then everything pending is
  * sealed and the whole chain verified. The seal lag is the time from an event's insert to its
  * seal (sealedAt - recordedAt, both from the database clock), p99 over the run.
+ * The app's database client is one per process: when this process has already loaded it (for
+ * another database), the bench runs in a child process of its own.
  */
+import { execFile } from "node:child_process"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
@@ -37,6 +40,7 @@ export async function benchAuditAppend({
   seconds = 10,
   mode = "transaction",
 }: { writers?: number; seconds?: number; mode?: AppendMode } = {}): Promise<AuditAppendResult> {
+  if ((globalThis as { __prisma?: unknown }).__prisma) return inChildProcess(writers, seconds, mode)
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-audit-append-"))
   // Before any app module loads: db/index.ts and serverConfig read these once.
   process.env.AUDIT_CHECKPOINT_FILE = path.join(tmp, "audit-checkpoints.jsonl")
@@ -130,6 +134,20 @@ export async function benchAuditAppend({
     await scratch.drop()
     fs.rmSync(tmp, { recursive: true, force: true })
   }
+}
+
+function inChildProcess(writers: number, seconds: number, mode: AppendMode): Promise<AuditAppendResult> {
+  const env = { ...process.env }
+  delete env.DATABASE_URL // the child makes its own scratch database
+  const args = ["tsx", __filename, "--writers", String(writers), "--seconds", String(seconds)]
+  if (mode === "statement") args.push("--statement")
+  return new Promise((resolve, reject) => {
+    execFile("npx", args, { env, timeout: (seconds + 180) * 1000 }, (error, stdout, stderr) => {
+      const last = stdout.trim().split("\n").findLast((line) => line.startsWith('{"events"'))
+      if (last) resolve(JSON.parse(last) as AuditAppendResult)
+      else reject(new Error(`benchAuditAppend child failed: ${error?.message ?? ""} ${stderr.slice(-500)}`))
+    })
+  })
 }
 
 function numberArg(name: string): number | undefined {

@@ -241,6 +241,115 @@ describe(`the audit append on ${engine}`, () => {
     expect(await verify(db.client)).toMatchObject({ ok: true, pending: 0 })
   })
 
+  // The reviewer's copy: an INSERT ... SELECT of a genuine event's content columns, its MAC too.
+  const copyOf = (id: number) => `
+    INSERT INTO "AuditEvent" ("at", "action", "actorId", "subjectId", "impersonationId", "organizationId",
+      "ip", "userAgent", "details", "contentMac", "macNonce")
+    SELECT "at", "action", "actorId", "subjectId", "impersonationId", "organizationId",
+      "ip", "userAgent", "details", "contentMac", "macNonce" FROM "AuditEvent" WHERE "id" = ${id}
+    RETURNING "id"`
+  const started = (label: string): AuditEntry => ({ ...entry(label), action: "IMPERSONATION_STARTED" })
+
+  it("refuses a copy of an event at its insert: the content MAC, with its nonce, is unique", async () => {
+    const row = await db.client.$transaction((tx) => recordAuditEvent(tx, started("copied")))
+    expect(row.macNonce).toMatch(/^[A-Za-z0-9_-]{22}$/) // 16 random bytes, base64url
+    await sealPendingAuditEvents({ client: db.client })
+    const before = await db.client.auditEvent.count()
+    // Through the driver itself, as the reviewer did it (the PGlite adapter drops the message).
+    await expect(db.raw.query(copyOf(row.id))).rejects.toThrow(
+      /duplicate key value violates unique constraint "AuditEvent_contentMac_key"/,
+    )
+    expect(await db.client.auditEvent.count()).toBe(before)
+    // The same content recorded twice by the app is two events: each has its own nonce and MAC.
+    const again = await db.client.$transaction((tx) =>
+      recordAuditEvent(tx, { ...started("copied"), subjectId: row.subjectId }, row.at),
+    )
+    expect(again.contentMac).not.toBe(row.contentMac)
+    expect((await sealPendingAuditEvents({ client: db.client })).sealed).toEqual([again.id])
+    expect(await verify(db.client)).toMatchObject({ ok: true, lastId: again.id, pending: 0 })
+  })
+
+  it("never seals a copy when the unique index is gone: it sends nothing, and verify reports it", async () => {
+    await rolledBack(db.client, async (tx) => {
+      await tx.webhookEndpoint.create({ data: { url: "https://hooks.example.com/audit", secret: "s" } })
+      const original = await recordAuditEvent(tx, started("original"))
+      expect((await sealInTransaction(tx)).sealed).toEqual([original.id])
+      const outbox = await tx.outboxMessage.count()
+      expect(await tx.outboxMessage.count({ where: { auditEventId: original.id } })).toBe(1)
+
+      // Dropped by whoever can write the table (this transaction is rolled back).
+      await tx.$executeRawUnsafe(`DROP INDEX "AuditEvent_contentMac_key"`)
+      const [copy] = await tx.$queryRawUnsafe<Array<{ id: number }>>(copyOf(original.id))
+      expect((await sealInTransaction(tx)).sealed).toEqual([])
+      expect((await sealInTransaction(tx)).sealed).toEqual([]) // nor at the next pass
+      expect(await tx.auditEvent.findUniqueOrThrow({ where: { id: copy!.id } })).toMatchObject({
+        chainPosition: null,
+        hash: null,
+      })
+      expect(await tx.outboxMessage.count()).toBe(outbox) // no second webhook, no evt_<copy>
+      expect(await verify(tx)).toMatchObject({ ok: true, pending: 1 })
+      const later = new Date(Date.now() + SEAL_GRACE_MS + 60_000)
+      expect(await verify(tx, later)).toMatchObject({ ok: false, failure: "UNSEALED", brokenAtId: copy!.id })
+
+      // Copied before its seal: neither is sealed (which one the app wrote cannot be told).
+      const unsealed = await recordAuditEvent(tx, started("copied before its seal"))
+      const [early] = await tx.$queryRawUnsafe<Array<{ id: number }>>(copyOf(unsealed.id))
+      expect((await sealInTransaction(tx)).sealed).toEqual([])
+      const left = await tx.auditEvent.findMany({
+        where: { id: { in: [unsealed.id, early!.id] }, chainPosition: null },
+      })
+      expect(left).toHaveLength(2)
+      expect(await tx.outboxMessage.count()).toBe(outbox)
+    })
+    expect(await verify(db.client)).toMatchObject({ ok: true, pending: 0 })
+  })
+
+  it("refuses an event whose nonce was changed, and still seals rows written before nonces", async () => {
+    await rolledBack(db.client, async (tx) => {
+      const sealed = await recordAuditEvent(tx, entry("nonce changed after its seal"))
+      await sealInTransaction(tx)
+      const unsealed = await recordAuditEvent(tx, entry("nonce changed before its seal"))
+      await tx.$executeRawUnsafe(`ALTER TABLE "AuditEvent" DISABLE TRIGGER USER`)
+      for (const id of [unsealed.id, sealed.id]) {
+        await tx.auditEvent.update({ where: { id }, data: { macNonce: "A".repeat(22) } })
+      }
+      await tx.$executeRawUnsafe(`ALTER TABLE "AuditEvent" ENABLE TRIGGER USER`)
+      expect((await sealInTransaction(tx)).sealed).toEqual([])
+      expect(await tx.auditEvent.findUniqueOrThrow({ where: { id: unsealed.id } })).toMatchObject({
+        chainPosition: null,
+      })
+      // The seal covers the nonce too.
+      expect(await verify(tx)).toMatchObject({ ok: false, failure: "EDITED", brokenAtId: sealed.id })
+    })
+    await rolledBack(db.client, async (tx) => {
+      // A row as the version before nonces wrote it (committed, unsealed, at the upgrade).
+      const at = new Date()
+      const { details, ...rest } = entry("before nonces")
+      const mac = auditContentMac(auditKey(), { ...rest, details, at, ip: null, userAgent: null })
+      const data = { ...rest, details: details as Prisma.InputJsonValue, at, contentMac: mac }
+      const legacy = await tx.auditEvent.create({ data })
+      expect(legacy.macNonce).toBeNull()
+      expect((await sealInTransaction(tx)).sealed).toEqual([legacy.id])
+      expect(await verify(tx)).toMatchObject({ ok: true, lastId: legacy.id, pending: 0 })
+    })
+  })
+
+  it("reports sealed events swapped in the chain order (trigger off) as unlinked", async () => {
+    const rows = await db.client.auditEvent.findMany({ orderBy: { chainPosition: "asc" }, take: 3 })
+    const [a, b] = [rows[1]!, rows[2]!]
+    await rolledBack(db.client, async (tx) => {
+      await tx.$executeRawUnsafe(`ALTER TABLE "AuditEvent" DISABLE TRIGGER USER`)
+      const move = (id: number, chainPosition: number) =>
+        tx.auditEvent.update({ where: { id }, data: { chainPosition } })
+      await move(a.id, -1)
+      await move(b.id, a.chainPosition!)
+      await move(a.id, b.chainPosition!)
+      await tx.$executeRawUnsafe(`ALTER TABLE "AuditEvent" ENABLE TRIGGER USER`)
+      expect(await verify(tx)).toMatchObject({ ok: false, failure: "EDITED", brokenAtId: b.id })
+    })
+    expect(await verify(db.client)).toMatchObject({ ok: true })
+  })
+
   it("lets the chain fields be set once, and nothing else be changed", async () => {
     const row = await db.client.$transaction((tx) => recordAuditEvent(tx, entry("trigger")))
     const refused = /AuditEvent is append-only/
@@ -254,10 +363,13 @@ describe(`the audit append on ${engine}`, () => {
         data: { chainPosition: 10_000, hash: "x", sealedAt: new Date(), actorId: 666 },
       }),
     ).rejects.toThrow(refused)
+    await expect(
+      db.client.auditEvent.update({ where: { id: row.id }, data: { macNonce: "A".repeat(22) } }),
+    ).rejects.toThrow(refused)
     await expect(db.client.auditEvent.delete({ where: { id: row.id } })).rejects.toThrow(refused)
     await sealPendingAuditEvents({ client: db.client })
     // Sealed: the seal cannot be redone or moved.
-    for (const data of [{ chainPosition: 10_000 }, { hash: "x" }, { prevHash: null }]) {
+    for (const data of [{ chainPosition: 10_000 }, { hash: "x" }, { prevHash: null }, { macNonce: null }]) {
       await expect(db.client.auditEvent.update({ where: { id: row.id }, data })).rejects.toThrow(refused)
     }
     expect(await verify(db.client)).toMatchObject({ ok: true, lastId: row.id })
@@ -298,6 +410,39 @@ describe(`the migration to sealed positions on ${engine}`, () => {
     } finally {
       await db.dispose()
     }
+  })
+})
+
+describe(`the migration to unique content MACs on ${engine}`, () => {
+  it("stops, naming the events, when copies were made (and sealed) before it", async () => {
+    const db = await openDatabase("20261207000000_audit_async_seal")
+    try {
+      for (const id of [5, 8]) {
+        await db.raw.query(
+          `INSERT INTO "AuditEvent" ("id", "at", "action", "details", "contentMac")
+           VALUES ($1, now(), 'SIGNED_IN', '{}', 'same mac')`,
+          [id],
+        )
+      }
+      await expect(applyMigrations(db.raw)).rejects.toThrow(
+        "AuditEvent rows share a content MAC (copied events): #5, #8",
+      )
+    } finally {
+      await db.dispose()
+    }
+  })
+})
+
+describe(`the app's own sealing, on ${engine}`, () => {
+  it("seals an event within moments of its commit, with nobody asking", async () => {
+    const row = await appDb.$transaction((tx) => recordAuditEvent(tx, entry("sealed soon")))
+    const committedAt = Date.now()
+    let sealed: { chainPosition: number | null; keyId: string | null } = row
+    while (sealed.chainPosition === null && Date.now() - committedAt < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      sealed = await appDb.auditEvent.findUniqueOrThrow({ where: { id: row.id } })
+    }
+    expect(sealed).toMatchObject({ chainPosition: expect.any(Number), keyId: auditKey().id })
   })
 })
 
