@@ -2,7 +2,6 @@ import { execFileSync, spawnSync } from "node:child_process"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
-import { Client } from "pg"
 import {
   CheckList,
   HttpBrowser,
@@ -15,7 +14,7 @@ import {
   type AppServer,
   type RpcAnswer,
 } from "test/helpers/httpApp"
-import { createScratchDatabase, POSTGRES_ADMIN_URL } from "test/helpers/postgres"
+import { createScratchDatabase, POSTGRES_ADMIN_URL, postgresReachable } from "test/helpers/postgres"
 import { FAULTS_PASSWORD, type Inspection, type People, type Seen } from "./database"
 
 /**
@@ -450,17 +449,6 @@ async function postgresRestart(port: number, pgPort: number, scratch: string) {
       await server.exited
     }
     pg.remove()
-  }
-}
-
-async function postgresReachable(): Promise<boolean> {
-  const client = new Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 3000 })
-  try {
-    await client.connect()
-    await client.end()
-    return true
-  } catch {
-    return false
   }
 }
 

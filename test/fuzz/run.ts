@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
-import { Client } from "pg"
+import { postgresReachable } from "test/helpers/postgres"
 import { resolverFiles } from "test/helpers/resolvers"
 
 type Count = { identity: string; target: string; sent: number; skipped: number; failed: number }
@@ -26,17 +26,6 @@ const runs = Math.ceil(total / targets)
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
 const postgresUrl = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const only = process.argv.includes("--pglite") ? "pglite" : process.argv.includes("--postgres") ? "postgres" : null
-
-async function postgresReachable() {
-  const client = new Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3000 })
-  try {
-    await client.connect()
-    await client.end()
-    return true
-  } catch {
-    return false
-  }
-}
 
 function runEngine(engine: "pglite" | "postgres"): { report: Report | null; exitCode: number; seconds: number } {
   const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fuzz-")), "report.json")
@@ -96,7 +85,7 @@ async function main() {
   const engines: Array<"pglite" | "postgres"> = []
   if (only !== "postgres") engines.push("pglite")
   if (only !== "pglite") {
-    if (await postgresReachable()) engines.push("postgres")
+    if (await postgresReachable(postgresUrl)) engines.push("postgres")
     else console.log(`PostgreSQL is not reachable at ${postgresUrl}: its run is SKIPPED`)
   }
   let passed = 0

@@ -5,6 +5,18 @@ import { Client } from "pg"
 export const POSTGRES_ADMIN_URL =
   process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 
+/** Whether the PostgreSQL server of the test runs answers (3 s at most). */
+export async function postgresReachable(url = POSTGRES_ADMIN_URL): Promise<boolean> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 3000 })
+  try {
+    await client.connect()
+    await client.end()
+    return true
+  } catch {
+    return false
+  }
+}
+
 async function asAdmin(sql: string) {
   const admin = new Client({ connectionString: POSTGRES_ADMIN_URL })
   await admin.connect()
