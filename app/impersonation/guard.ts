@@ -396,32 +396,25 @@ export async function signOutEverywhere(
   const reach = { OR: [{ userId }, { impersonation: { actorId: userId } }] } satisfies Prisma.SessionWhereInput
   return db.$transaction(
     async (tx) => {
-      // The admin's row lock, which every start takes too (start.ts): a start is either wholly
-      // before this (its impersonation and session are ended here) or after (it finds its admin
-      // session gone and is refused), never half of each.
-      await lockUserAgainstStarts(tx, userId)
-      // One after the other: a transaction is one connection.
-      const linked = await tx.session.findMany({ where: { ...reach, impersonationId: { not: null } }, select: { impersonationId: true } })
-      const live = await tx.impersonation.findMany({ where: { actorId: userId, endedAt: null }, select: { id: true } })
-      const impersonationIds = new Set([...linked.map((s) => s.impersonationId!), ...live.map((i) => i.id)])
-      for (const id of impersonationIds) await endImpersonation(id, endReason, { endedById: userId, now, tx })
-      const { count } = await tx.session.deleteMany({ where: reach })
+      // In this order, so that a start or a redemption running at the same moment is wholly
+      // before this or refused: revoking the tokens waits for a redemption that claimed one, and
+      // removing the sessions waits for a start that consumed one of them; both create their
+      // impersonation and its session in their transaction, so the statements after see them.
       // A link they created but nobody opened yet must not start an impersonation afterwards.
       const tokens = await tx.actorToken.updateMany({
         where: { actorId: userId, status: "PENDING", expiresAt: { gt: now } },
         data: { status: "REVOKED", revokedAt: now, revokedById: userId },
       })
-      return { sessions: count, actorTokens: tokens.count }
+      const first = await tx.session.deleteMany({ where: { ...reach, impersonationId: null } })
+      // Every impersonation they started that is live, or still linked to a session.
+      const linked = await tx.session.findMany({ where: { ...reach, impersonationId: { not: null } }, select: { impersonationId: true } })
+      const live = await tx.impersonation.findMany({ where: { actorId: userId, endedAt: null }, select: { id: true } })
+      const impersonationIds = new Set([...linked.map((s) => s.impersonationId!), ...live.map((i) => i.id)])
+      for (const id of impersonationIds) await endImpersonation(id, endReason, { endedById: userId, now, tx })
+      const { count } = await tx.session.deleteMany({ where: reach })
+      return { sessions: first.count + count, actorTokens: tokens.count }
     },
     { maxWait: 10_000, timeout: 30_000 },
   )
-}
-
-/**
- * Locks an admin's User row for the rest of the transaction: taken by every start and by
- * `signOutEverywhere`, so that the two never interleave.
- */
-export async function lockUserAgainstStarts(tx: Prisma.TransactionClient, userId: number) {
-  await tx.$queryRaw`SELECT 1 FROM "User" WHERE "id" = ${userId} FOR NO KEY UPDATE`
 }
 

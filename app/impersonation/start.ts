@@ -5,7 +5,7 @@ import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
 import { currentRequestMeta } from "app/core/requestContext"
 import { runInDbScope } from "db/scope"
-import { endImpersonation, lockUserAgainstStarts, replacingSession, sessionConsumed } from "./guard"
+import { endImpersonation, replacingSession, sessionConsumed } from "./guard"
 import { STEP_UP_THROTTLED, checkStepUp } from "./stepUp"
 import {
   decideImpersonationStart,
@@ -104,17 +104,13 @@ async function startTransaction(args: StartArgs): Promise<Impersonation> {
   if (adminSessionHandle) replacingSession(adminSessionHandle)
   return db.$transaction(
     async (tx) => {
-      // The admin's row is locked for the transaction (as signOutEverywhere locks it): a sign-out
-      // everywhere is wholly before or after this start. With the admin's session, in the same
-      // statement that consumes it (of concurrent starts from one session, one wins).
+      // Of concurrent starts from one session, the one that consumes it wins; a sign-out
+      // everywhere that comes meanwhile waits for this row (see signOutEverywhere).
       if (adminSessionHandle) {
-        const count = await tx.$executeRaw`
-          WITH "actor" AS (SELECT "id" FROM "User" WHERE "id" = ${actorId} FOR NO KEY UPDATE)
-          DELETE FROM "Session"
-          WHERE "handle" = ${adminSessionHandle} AND "userId" IN (SELECT "id" FROM "actor") AND "impersonationId" IS NULL`
+        const { count } = await tx.session.deleteMany({
+          where: { handle: adminSessionHandle, userId: actorId, impersonationId: null },
+        })
         if (count !== 1) throw new ConcurrentStartError()
-      } else {
-        await lockUserAgainstStarts(tx, actorId)
       }
       const claimed = (await args.claim?.(tx)) ?? null
       if (args.approval) {
@@ -184,7 +180,7 @@ async function startTransaction(args: StartArgs): Promise<Impersonation> {
         now,
       )
       // The subject's session is created in the same transaction, so that a sign-out everywhere
-      // that waits for this start finds it and ends it.
+      // that waited for this start finds it, with the impersonation, and ends both.
       await createSubjectSession(args, impersonation, tx)
       return impersonation
     },
