@@ -1,6 +1,7 @@
 import db, { engine, Prisma, PrismaClient } from "db"
 import { outsideDbScope } from "db/scope"
 import { afterAuditEvents } from "integrations/events"
+import { isDatabaseUnreachable, lastMessageLine } from "app/core/errors"
 import { log } from "app/core/log"
 import { serverConfig } from "app/core/serverConfig"
 import { writeAuditCheckpoint } from "./chain"
@@ -256,6 +257,8 @@ async function sealAwaited() {
 
 function logSealFailure(error: unknown) {
   if (error instanceof AuditSealRefusedError) log.error(error.message) // expected: no stack
+  // The database down or restarting: one line, no stack; the next pass (or the sweep) seals them.
+  else if (isDatabaseUnreachable(error)) log.warn(`Audit events not sealed yet: ${lastMessageLine(error)}; retrying`)
   else log.error({ err: error }, "Audit events not sealed yet; retrying")
 }
 
