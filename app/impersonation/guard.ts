@@ -322,6 +322,39 @@ export async function endImpersonation(
   return true
 }
 
+/**
+ * Stop: consumes this session's link and, if it was this request that consumed it, ends the
+ * impersonation (STOPPED, by its admin), in one statement beside `endImpersonation`'s conditional
+ * end. Of two tabs pressing Stop at once (or a Stop meeting the guard's hand-back at the time
+ * limit), one gets true and hands the browser back; an end that won the race is kept as is.
+ */
+export async function stopSessionImpersonation(
+  handle: string,
+  impersonation: Omit<Parameters<typeof recordImpersonationEnded>[1], "endReason" | "endedById" | "endedAt">,
+): Promise<boolean> {
+  const now = new Date()
+  replacingSession(handle)
+  const consumed = await db.$transaction(async (tx) => {
+    const [outcome] = await tx.$queryRaw<{ consumed: boolean; ended: boolean }[]>`
+      WITH consumed AS (
+        DELETE FROM "Session" WHERE "handle" = ${handle} AND "impersonationId" = ${impersonation.id}
+        RETURNING "impersonationId"
+      ), ended AS (
+        UPDATE "Impersonation"
+        SET "endedAt" = ${utcTimestamp(now)}::timestamp(3), "endReason" = 'STOPPED', "endedById" = "actorId"
+        WHERE "id" IN (SELECT "impersonationId" FROM consumed) AND "endedAt" IS NULL
+        RETURNING "id"
+      )
+      SELECT EXISTS (SELECT 1 FROM consumed) AS consumed, EXISTS (SELECT 1 FROM ended) AS ended`
+    if (outcome?.ended) {
+      await recordImpersonationEnded(tx, { ...impersonation, endReason: "STOPPED", endedById: impersonation.actorId, endedAt: now })
+    }
+    return Boolean(outcome?.consumed)
+  })
+  if (consumed) sessionConsumed(handle)
+  return consumed
+}
+
 /** The IMPERSONATION_ENDED event of a row that was just ended (in the same transaction). */
 export async function recordImpersonationEnded(
   tx: Prisma.TransactionClient,

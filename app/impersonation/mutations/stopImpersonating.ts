@@ -1,6 +1,5 @@
 import { resolver } from "@blitzjs/rpc"
-import db from "db"
-import { findSessionImpersonation, recordImpersonationEnded, replacingSession, sessionConsumed, toPolicyUser } from "../guard"
+import { findSessionImpersonation, stopSessionImpersonation, toPolicyUser } from "../guard"
 import { mayReturnToActor } from "../policy"
 import { StopImpersonatingInput } from "../schemas"
 
@@ -21,31 +20,10 @@ export default resolver.pipe(
     // This session's link is consumed with the end: of two tabs pressing Stop at once (or a
     // Stop meeting the guard's hand-back at the time limit), one hands the browser back and the
     // other leaves the session alone, so one Stop never leaves two admin sessions.
-    const now = new Date()
-    replacingSession(handle!)
-    const consumed = await db.$transaction(async (tx) => {
-      // One statement: the link is consumed and, if it was, the impersonation ended (conditional,
-      // so an end that won the race, such as the guard's at the time limit, is kept as is).
-      const [outcome] = await tx.$queryRaw<{ consumed: boolean; ended: boolean }[]>`
-        WITH consumed AS (
-          DELETE FROM "Session" WHERE "handle" = ${handle} AND "impersonationId" = ${impersonation.id}
-          RETURNING "impersonationId"
-        ), ended AS (
-          UPDATE "Impersonation"
-          SET "endedAt" = ${now.toISOString()}::timestamp(3), "endReason" = 'STOPPED', "endedById" = "actorId"
-          WHERE "id" IN (SELECT "impersonationId" FROM consumed) AND "endedAt" IS NULL
-          RETURNING "id"
-        )
-        SELECT EXISTS (SELECT 1 FROM consumed) AS consumed, EXISTS (SELECT 1 FROM ended) AS ended`
-      if (outcome?.ended) {
-        await recordImpersonationEnded(tx, { ...impersonation, endReason: "STOPPED", endedById: impersonation.actorId, endedAt: now })
-      }
-      return Boolean(outcome?.consumed)
-    })
+    const consumed = await stopSessionImpersonation(handle!, impersonation)
     if (!consumed) {
       return { status: "NOT_IMPERSONATING", message: "This impersonation was already ended in another tab or at its time limit" }
     }
-    sessionConsumed(handle!)
     // A browser that redeemed an actor token without the admin's own session is never handed
     // to the admin: a 5-minute ticket must not become an admin session on another device.
     if (!impersonation.handBackToActor) {
