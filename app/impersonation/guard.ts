@@ -93,10 +93,10 @@ const policyPerson = {
 const sessionRead = {
   include: {
     user: { select: { ...policyPerson.select, lastSeenAt: true } },
+    // The subject is the session's user (checked in loadSession): not read a second time.
     impersonation: {
       include: {
         actor: policyPerson,
-        subject: policyPerson,
         accessRequest: { select: { status: true, expiresAt: true } },
       },
     },
@@ -223,11 +223,13 @@ async function loadSession(handle: string, now: Date): Promise<SessionRow | null
     currentRequestMeta().session = { handle, read }
     return session
   }
+  // An impersonation session belongs to its subject; a row that says otherwise is not used.
+  if (!read.user || session.userId !== impersonation.subjectId) return killSession(handle)
   const actor = toPolicyUser(impersonation.actor)
   const review = reviewImpersonation({
     impersonation,
     actor,
-    subject: toPolicyUser(impersonation.subject),
+    subject: toPolicyUser(read.user),
     now,
     enabled: serverConfig.impersonation.enabled,
     approval: impersonation.accessRequest,

@@ -13,11 +13,12 @@ import { POSTGRES_ADMIN_URL } from "test/helpers/postgres"
 import type { CountingProxy } from "./wireCounter"
 
 export type BenchSettings = {
-  /** Seconds per scenario (the ordinary/impersonated windows share it per side). */
+  /** Seconds per scenario (no session; start/stop cycles). */
   seconds: number
   quick: boolean
-  /** Alternating windows per side for the impersonated/ordinary ratio. */
+  /** Alternating windows per side for the impersonated/ordinary ratio, and the seconds of each. */
   windows: number
+  windowSeconds: number
   /** Concurrent connections for the read scenarios. */
   connections: number
   /** Operations per statement-counting batch (sequential), and start/stop cycles counted. */
@@ -326,7 +327,7 @@ export async function measure(
   cyclers: Cycler[],
   settings: BenchSettings,
 ) {
-  const { seconds, windows, connections } = settings
+  const { seconds, windows, windowSeconds, connections } = settings
   // Warm-up: JIT, route modules, connection pools.
   const warm = settings.quick ? 0.5 : 1
   for (const read of Object.values(reads)) await autocannonLoad(meter, read.load, warm, connections)
@@ -343,7 +344,7 @@ export async function measure(
     sql: await countBatch(reads.none.op, wire, rate, settings),
   }
 
-  console.log(`  ${result.name}: ordinary and impersonated sessions, ${windows} alternating windows each`)
+  console.log(`  ${result.name}: ordinary and impersonated sessions, ${windows} alternating windows of ${windowSeconds} s each`)
   const ordinary: Load[] = []
   const impersonated: Load[] = []
   for (let w = 0; w < windows; w++) {
@@ -351,7 +352,7 @@ export async function measure(
     const order = w % 2 === 0 ? (["ordinary", "impersonated"] as const) : (["impersonated", "ordinary"] as const)
     for (const side of order) {
       await settle(wire)
-      const load = await autocannonLoad(meter, reads[side].load, seconds / windows, connections)
+      const load = await autocannonLoad(meter, reads[side].load, windowSeconds, connections)
       ;(side === "ordinary" ? ordinary : impersonated).push(load)
     }
     result.ratios.push(impersonated[w]!.ops / impersonated[w]!.seconds / (ordinary[w]!.ops / ordinary[w]!.seconds))

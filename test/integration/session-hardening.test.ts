@@ -312,4 +312,17 @@ describe("finding 9: the actor comes from the server's session row", () => {
     expect(res.error?.name).toBe("AuthenticationError")
     expect(await db.impersonation.count({ where: { subjectId: target.id } })).toBe(0)
   })
+
+  it("signs out an impersonation session whose row names another user than the impersonation's subject", async () => {
+    const { support, browser } = await supportImpersonating()
+    const other = await createUser({ label: "other" })
+    const handle = (await handleOf(browser))!
+    // The guard reads the subject as the session's user: a row pointing elsewhere (written behind
+    // the app's back) must not act as that user, nor as the impersonation's subject.
+    await db.session.update({ where: { handle }, data: { userId: other.id } })
+    expect(await currentUser(browser)).toBeNull()
+    expect(await db.session.count({ where: { handle } })).toBe(0)
+    // Nobody was handed anything: the admin has no new session from it either.
+    expect(await db.session.count({ where: { userId: support.id } })).toBe(0)
+  })
 })
