@@ -34,6 +34,19 @@ export function outsideStatementCount<T>(fn: () => T): T {
   return storage.exit(fn)
 }
 
+/** The counter of the work being served now, if any (see `creditStatement`). */
+export function currentStatementCounter(): Counter | undefined {
+  return storage.getStore()
+}
+
+/**
+ * Counts one statement for `counter`'s work that shared work sent on its behalf (a group
+ * append carrying its event, app/audit/log.ts); the process total counted it when it was sent.
+ */
+export function creditStatement(counter: Counter | undefined) {
+  if (counter) counter.statements++
+}
+
 /** Statements this process has sent since it started. */
 export function statementsSent(): number {
   return total.statements

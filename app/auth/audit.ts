@@ -1,5 +1,5 @@
 import db, { type User } from "db"
-import { recordAuditEvent } from "app/audit/log"
+import { appendAuditEvent, recordAuditEvent } from "app/audit/log"
 import { knownDeviceId } from "./knownDevice"
 import { clearEmailFailures } from "./loginThrottle"
 
@@ -27,14 +27,12 @@ export async function recordSignOut(
   session: { userId: number; impersonatingFromUserId?: number; impersonationId?: number },
   details: Record<string, unknown> = {},
 ) {
-  await db.$transaction((tx) =>
-    recordAuditEvent(tx, {
-      action: "SIGNED_OUT",
-      actorId: session.impersonatingFromUserId ?? session.userId,
-      subjectId: session.userId,
-      impersonationId: session.impersonationId ?? null,
-      organizationId: null,
-      details,
-    }),
-  )
+  await appendAuditEvent({
+    action: "SIGNED_OUT",
+    actorId: session.impersonatingFromUserId ?? session.userId,
+    subjectId: session.userId,
+    impersonationId: session.impersonationId ?? null,
+    organizationId: null,
+    details,
+  })
 }

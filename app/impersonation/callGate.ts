@@ -1,7 +1,7 @@
 import { impersonationGuardRails } from "blitz.config"
 import db from "db"
 import { runInDbScope, type ScopeImpersonation } from "db/scope"
-import { recordAuditEvent } from "app/audit/log"
+import { appendAuditEvent, recordAuditEvent } from "app/audit/log"
 import { redactSecrets } from "app/audit/redact"
 import { log } from "app/core/log"
 import { sessionForRequest } from "./guard"
@@ -122,9 +122,7 @@ async function gateImpersonatedCall(input: {
   const details = { resolver, mode: impersonation.mode, input: redactSecrets(input.params) }
 
   if (!decision.allowed) {
-    await db.$transaction((tx) =>
-      recordAuditEvent(tx, { ...event, details: { ...details, outcome: "REFUSED", code: decision.code } }),
-    )
+    await appendAuditEvent({ ...event, details: { ...details, outcome: "REFUSED", code: decision.code } })
     log.info({ refused: { resolver, code: decision.code, impersonationId: impersonation.id } }, "Impersonated call refused")
     return rpcErrorResponse({ name: "ImpersonationRefusedError", message: decision.message, code: decision.code, statusCode: 403 })
   }
@@ -153,16 +151,12 @@ async function gateImpersonatedCall(input: {
     )
   } catch (failure) {
     if (failure instanceof ImpersonationOver) {
-      await db.$transaction((tx) =>
-        recordAuditEvent(tx, { ...event, details: { ...details, outcome: "REFUSED", code: "IMPERSONATION_ENDED" } }),
-      )
+      await appendAuditEvent({ ...event, details: { ...details, outcome: "REFUSED", code: "IMPERSONATION_ENDED" } })
       return rpcErrorResponse({ name: "ImpersonationRefusedError", message: failure.message, code: "IMPERSONATION_ENDED", statusCode: 403 })
     }
     if (!(failure instanceof RolledBack)) throw failure
     const { name = null, code = null } = failure.error
-    await db.$transaction((tx) =>
-      recordAuditEvent(tx, { ...event, details: { ...details, outcome: "FAILED", error: { name, code } } }),
-    )
+    await appendAuditEvent({ ...event, details: { ...details, outcome: "FAILED", error: { name, code } } })
     return new Response(failure.text, { status: failure.answer.status, headers: failure.answer.headers })
   }
 }

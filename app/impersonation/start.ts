@@ -1,6 +1,6 @@
 import type { SessionContext } from "@blitzjs/auth"
 import db, { Prisma, type Impersonation } from "db"
-import { recordAuditEvent } from "app/audit/log"
+import { appendAuditEvent, recordAuditEvent } from "app/audit/log"
 import { ImpersonationRefusedError, isUniqueViolation } from "app/core/errors"
 import { serverConfig } from "app/core/serverConfig"
 import { currentRequestMeta } from "app/core/requestContext"
@@ -253,16 +253,20 @@ export async function recordRefusedStart(entry: {
   /** Written in the same transaction as the audit row (a wrong step-up's throttle count). */
   alsoInTransaction?: (tx: Tx) => Promise<void>
 }): Promise<void> {
+  const event = {
+    action: entry.action ?? "IMPERSONATION_REFUSED",
+    actorId: entry.actorId,
+    subjectId: entry.subjectId,
+    impersonationId: null,
+    organizationId: null,
+    details: { code: entry.code, reason: entry.reason, requested: entry.requested, ...entry.details },
+  } as const
+  const alsoInTransaction = entry.alsoInTransaction
+  // Most refusals change nothing else: their event commits on its own, with other writers'.
+  if (!alsoInTransaction) return void (await appendAuditEvent(event))
   await db.$transaction(async (tx) => {
-    await entry.alsoInTransaction?.(tx)
-    await recordAuditEvent(tx, {
-      action: entry.action ?? "IMPERSONATION_REFUSED",
-      actorId: entry.actorId,
-      subjectId: entry.subjectId,
-      impersonationId: null,
-      organizationId: null,
-      details: { code: entry.code, reason: entry.reason, requested: entry.requested, ...entry.details },
-    })
+    await alsoInTransaction(tx)
+    await recordAuditEvent(tx, event)
   }, { maxWait: REFUSAL_AUDIT_MAX_WAIT_MS, timeout: REFUSAL_AUDIT_MAX_WAIT_MS })
 }
 

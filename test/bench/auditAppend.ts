@@ -1,7 +1,7 @@
 /**
- * `tsx test/bench/auditAppend.ts [--writers 50] [--seconds 10] [--statement]`: audit append throughput on
- * PostgreSQL. A scratch database (migrated), `writers` concurrent loops each committing
- * `db.$transaction(tx => recordAuditEvent(tx, ...))` for `seconds`; then everything pending is
+ * `tsx test/bench/auditAppend.ts [--writers 50] [--seconds 10] [--mode group|transaction|statement|ceiling]`:
+ * audit append throughput on PostgreSQL. A scratch database (migrated), `writers` concurrent loops
+ * each appending events for `seconds` (AppendMode below says how); then everything pending is
  * sealed and the whole chain verified. The seal lag is the time from an event's insert to its
  * seal (sealedAt - recordedAt, both from the database clock), p99 over the run.
  * The app's database client is one per process: when this process has already loaded it (for
@@ -29,16 +29,22 @@ export type AuditAppendResult = {
 }
 
 /**
- * "transaction": each append in an interactive transaction of its own (BEGIN, INSERT, COMMIT), as
- * the app records an event with the change it describes; "statement": each append is its one
- * INSERT, committed on its own (what an append itself costs).
+ * How each writer appends, over and over:
+ * - "group": `appendAuditEvent`, as the app records an event that commits on its own (a refusal,
+ *   a sign-out): concurrent appends share an INSERT (group commit);
+ * - "transaction": `recordAuditEvent` in an interactive transaction of its own (BEGIN, INSERT,
+ *   COMMIT), as the app records an event with the change it describes;
+ * - "statement": `recordAuditEvent` outside any transaction: one INSERT per event;
+ * - "ceiling": no audit at all: an interactive transaction that inserts one row into a table with
+ *   one index, through the app's database client; what "transaction" could reach at best.
  */
-export type AppendMode = "transaction" | "statement"
+export type AppendMode = "group" | "transaction" | "statement" | "ceiling"
+export const APPEND_MODES: readonly AppendMode[] = ["group", "transaction", "statement", "ceiling"]
 
 export async function benchAuditAppend({
   writers = 50,
   seconds = 10,
-  mode = "transaction",
+  mode = "group",
 }: { writers?: number; seconds?: number; mode?: AppendMode } = {}): Promise<AuditAppendResult> {
   if ((globalThis as { __prisma?: unknown }).__prisma) return inChildProcess(writers, seconds, mode)
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-audit-append-"))
@@ -57,10 +63,13 @@ export async function benchAuditAppend({
     await migratePostgres(scratch.url)
     process.env.DATABASE_URL = scratch.url
     const { default: db } = await import("db")
-    const { recordAuditEvent } = await import("app/audit/log")
+    const { appendAuditEvent, recordAuditEvent } = await import("app/audit/log")
     const { verifyAuditChain } = await import("app/audit/chain")
     const sealer = await import("app/audit/sealer").catch(() => null)
     try {
+      if (mode === "ceiling") {
+        await db.$executeRaw`CREATE TABLE "BenchCeiling" ("id" serial PRIMARY KEY, "writer" integer NOT NULL, "details" jsonb NOT NULL)`
+      }
       const deadline = performance.now() + seconds * 1000
       let events = 0
       let failed = 0
@@ -79,8 +88,14 @@ export async function benchAuditAppend({
               details: { writer, n },
             }
             try {
-              if (mode === "statement") await recordAuditEvent(db, entry)
-              else await db.$transaction(
+              if (mode === "group") await appendAuditEvent(entry)
+              else if (mode === "statement") await recordAuditEvent(db, entry)
+              else if (mode === "ceiling") {
+                await db.$transaction(
+                  (tx) => tx.$executeRaw`INSERT INTO "BenchCeiling" ("writer", "details") VALUES (${writer}, ${JSON.stringify(entry.details)}::jsonb)`,
+                  { maxWait: 60_000 },
+                )
+              } else await db.$transaction(
                 (tx) => recordAuditEvent(tx, entry),
                 // 50 writers queue for the pool's connections: measured, not failed (the
                 // default 2 s wait fails some on a loaded machine, and a transaction Prisma
@@ -108,16 +123,17 @@ export async function benchAuditAppend({
         sealLagP99Ms = lag?.p99 == null ? null : Math.round(Number(lag.p99) * 10) / 10
       }
       const verdict = await verifyAuditChain({ checkpointFile: null })
+      const inChain = mode === "ceiling" ? 0 : events // the ceiling writes no audit event
       return {
         events,
         seconds: Math.round(elapsed * 100) / 100,
         eventsPerSecond: Math.round(events / elapsed),
-        verified: verdict.ok && verdict.events === events && failed === 0,
+        verified: verdict.ok && verdict.events === inChain && failed === 0,
         sealLagP99Ms,
         problem: !verdict.ok
           ? verdict.problem
-          : verdict.events !== events
-            ? `${verdict.events} events in the chain, ${events} written`
+          : verdict.events !== inChain
+            ? `${verdict.events} events in the chain, ${inChain} written`
             : failed > 0
               ? `${failed} appends failed: ${firstFailure}`
               : null,
@@ -139,8 +155,7 @@ export async function benchAuditAppend({
 function inChildProcess(writers: number, seconds: number, mode: AppendMode): Promise<AuditAppendResult> {
   const env = { ...process.env }
   delete env.DATABASE_URL // the child makes its own scratch database
-  const args = ["tsx", __filename, "--writers", String(writers), "--seconds", String(seconds)]
-  if (mode === "statement") args.push("--statement")
+  const args = ["tsx", __filename, "--writers", String(writers), "--seconds", String(seconds), "--mode", mode]
   return new Promise((resolve, reject) => {
     execFile("npx", args, { env, timeout: (seconds + 180) * 1000 }, (error, stdout, stderr) => {
       const last = stdout.trim().split("\n").findLast((line) => line.startsWith('{"events"'))
@@ -159,7 +174,12 @@ function numberArg(name: string): number | undefined {
 }
 
 if (process.argv[1]?.endsWith("auditAppend.ts")) {
-  const mode = process.argv.includes("--statement") ? "statement" : "transaction"
+  const at = process.argv.indexOf("--mode")
+  const mode = (at < 0 ? "group" : process.argv[at + 1]) as AppendMode
+  if (!APPEND_MODES.includes(mode)) {
+    console.error(`--mode must be one of ${APPEND_MODES.join(", ")}`)
+    process.exit(2)
+  }
   benchAuditAppend({ writers: numberArg("writers"), seconds: numberArg("seconds"), mode })
     .then((result) => {
       console.log(JSON.stringify(result))

@@ -14,8 +14,10 @@ import {
 import { SEAL_GRACE_MS, verifyAuditChain } from "app/audit/chain"
 import { auditContentMac, sealAuditEvent } from "app/audit/hash"
 import { auditKey } from "app/audit/key"
-import { recordAuditEvent, type AuditEntry } from "app/audit/log"
+import { appendAuditEvent, GROUP_APPEND_MAX, recordAuditEvent, type AuditEntry } from "app/audit/log"
 import { sealInTransaction, sealPendingAuditEvents, stopAuditSealing } from "app/audit/sealer"
+import { runInDbScope } from "db/scope"
+import { countStatements, statementsSent } from "db/statements"
 import { periodicTasks } from "mailers/worker"
 import { createScratchDatabase } from "test/helpers/postgres"
 
@@ -430,6 +432,63 @@ describe(`the migration to unique content MACs on ${engine}`, () => {
     } finally {
       await db.dispose()
     }
+  })
+})
+
+describe(`events that commit on their own (appendAuditEvent), on ${engine}`, () => {
+  it("share INSERTs when they come at once, and each is written, sealed and verifiable", async () => {
+    const before = statementsSent()
+    const labels = Array.from({ length: 60 }, (_, i) => `group ${i}`)
+    const rows = await Promise.all(labels.map((label) => appendAuditEvent(entry(label))))
+    const sent = statementsSent() - before
+    // One statement for the first, one for all that came while it was on its way (and a seal
+    // pass or two of the app's own sealer): far fewer than one per event.
+    expect(sent, `${sent} statements for 60 events`).toBeLessThan(15)
+    expect(new Set(rows.map((row) => row.id)).size).toBe(60)
+    const stored = await appDb.auditEvent.findMany({ where: { id: { in: rows.map((row) => row.id) } } })
+    expect(stored.map((row) => (row.details as { label: string }).label).sort()).toEqual([...labels].sort())
+    // Each caller got its own row back (the ids are matched by content MAC, not by position).
+    for (const row of rows) expect(stored.find((s) => s.id === row.id)?.contentMac).toBe(row.contentMac)
+    await sealPendingAuditEvents()
+    const sealed = await appDb.auditEvent.findMany({ where: { id: { in: rows.map((row) => row.id) }, chainPosition: { not: null } } })
+    expect(sealed).toHaveLength(60)
+    expect(await verifyAuditChain({ checkpointFile: null })).toMatchObject({ ok: true })
+  })
+
+  it("counts the statement that carried an event into the request that appended it", async () => {
+    const { counter, result } = countStatements(() => appendAuditEvent(entry("counted")))
+    await result
+    expect(counter.statements).toBe(1)
+  })
+
+  it("more than a statement's worth at once are split, none lost", async () => {
+    const count = GROUP_APPEND_MAX + 20
+    const rows = await Promise.all(Array.from({ length: count }, (_, i) => appendAuditEvent(entry(`many ${i}`))))
+    expect(await appDb.auditEvent.count({ where: { id: { in: rows.map((row) => row.id) } } })).toBe(count)
+  })
+
+  it("an event the database refuses fails alone: the others of its statement are written", async () => {
+    // PostgreSQL's jsonb takes no NUL character: this event's INSERT fails wherever it goes.
+    const bad = { ...entry("bad"), details: { label: "bad", text: "nul \u0000 here" } }
+    const good = Array.from({ length: 9 }, (_, i) => entry(`beside the bad one ${i}`))
+    const settled = await Promise.allSettled([...good.slice(0, 4), bad, ...good.slice(4)].map((e) => appendAuditEvent(e)))
+    expect(settled.map((s) => s.status)).toEqual([...Array(4).fill("fulfilled"), "rejected", ...Array(5).fill("fulfilled")])
+    const ids = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value.id] : []))
+    expect(await appDb.auditEvent.count({ where: { id: { in: ids } } })).toBe(9)
+    expect(await appDb.auditEvent.count({ where: { details: { path: ["label"], equals: "bad" } } })).toBe(0)
+  })
+
+  it("inside a request's transaction, joins it: rolled back with it", async () => {
+    const label = "rolled back with the request"
+    await expect(
+      appDb.$transaction((tx) =>
+        runInDbScope({ transaction: tx }, async () => {
+          await appendAuditEvent(entry(label))
+          throw new Rollback()
+        }),
+      ),
+    ).rejects.toBeInstanceOf(Rollback)
+    expect(await appDb.auditEvent.count({ where: { details: { path: ["label"], equals: label } } })).toBe(0)
   })
 })
 
