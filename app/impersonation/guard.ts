@@ -93,10 +93,23 @@ const policyPerson = {
 const sessionRead = {
   include: {
     user: { select: { ...policyPerson.select, lastSeenAt: true } },
-    // The subject is the session's user (checked in loadSession): not read a second time.
+    // The subject is the session's user (checked in loadSession): not read a second time. Only
+    // what the policy, getCurrentUser, the RPC gate and Stop use: this is read on every request.
     impersonation: {
-      include: {
-        actor: policyPerson,
+      select: {
+        id: true,
+        actorId: true,
+        subjectId: true,
+        organizationId: true,
+        reason: true,
+        ticketUrl: true,
+        mode: true,
+        handBackToActor: true,
+        expiresAt: true,
+        endedAt: true,
+        endReason: true,
+        // The admin's organizations and roles decide their grant; their consent floors never do.
+        actor: { select: { ...policyPerson.select, memberships: { select: { organizationId: true, role: true } } } },
         accessRequest: { select: { status: true, expiresAt: true } },
       },
     },
