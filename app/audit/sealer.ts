@@ -210,11 +210,6 @@ export async function sealPendingAuditEvents({
 // off) while events recorded here are not seen sealed. Many commits share one pass.
 const SEAL_DELAY_MS = 2
 const RETRY_DELAYS_MS = [5, 20, 100, 500, 2000]
-// Under a steady stream of events, passes start at most this often: each pass costs about seven
-// statements whatever it seals, and without a floor they ran a few ms apart, each sealing a
-// handful. (With the sealer off entirely, 50 in-transaction writers were only 5-10% faster.)
-const MIN_PASS_INTERVAL_MS = 50
-let lastPassAt = 0
 // Then the periodic sweep (sweepAuditSeals) takes over: rolled back, or sealed by another instance.
 const AWAIT_AT_MOST_MS = 10_000
 
@@ -232,16 +227,14 @@ export function sealSoon(eventId: number) {
 
 function arm(delayMs: number) {
   if (timer || running) return // the pass running re-arms when it ends
-  const wait = Math.max(delayMs, lastPassAt + MIN_PASS_INTERVAL_MS - Date.now())
   // Outside the request's scope: its transaction is gone by the time the timer fires.
-  timer = outsideDbScope(() => setTimeout(startPass, wait))
+  timer = outsideDbScope(() => setTimeout(startPass, delayMs))
   timer.unref() // never keeps a process alive
 }
 
 function startPass() {
   timer = null
   if (awaiting.size === 0) return // sealed meanwhile by another call in this process
-  lastPassAt = Date.now()
   running = sealAwaited().finally(() => {
     running = null
     if (awaiting.size > 0) {

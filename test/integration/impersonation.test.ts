@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest"
 import db from "db"
-import { verifyAuditChain } from "app/audit/log"
+import { sealPendingAuditEvents, verifyAuditChain } from "app/audit/log"
 import { isUniqueViolation } from "app/core/errors"
 import { RETURNED_SESSION_MAX_MS } from "app/impersonation/guard"
 import { COOKIE, TestBrowser } from "test/helpers/browser"
@@ -945,9 +945,13 @@ describe("audit log", () => {
       endedAt: secondRow.expiresAt.toISOString(),
     })
 
+    await sealPendingAuditEvents()
     const verdict = await verifyAuditChain()
     expect(verdict.ok).toBe(true)
     expect(verdict.events).toBeGreaterThanOrEqual(4)
+    // As they stand once sealed (the sealer may have linked some after the first read).
+    const sealed = await auditEventsFor([first.impersonationId, second.impersonationId])
+    expect(sealed.every((e) => e.chainPosition !== null)).toBe(true)
 
     const victim = events[0]!
     expect(
@@ -961,7 +965,7 @@ describe("audit log", () => {
     expect(await dbFailure(db.$executeRaw`TRUNCATE "AuditEvent"`)).toMatch(
       /append-only: TRUNCATE is not allowed/,
     )
-    expect(await auditEventsFor([first.impersonationId, second.impersonationId])).toEqual(events)
+    expect(await auditEventsFor([first.impersonationId, second.impersonationId])).toEqual(sealed)
     expect((await verifyAuditChain()).ok).toBe(true)
   })
 })
