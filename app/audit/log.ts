@@ -45,20 +45,9 @@ function insertEvents(client: Tx, events: Prepared[]) {
 }
 
 function written(e: Prepared, inserted: { id: number; recordedAt: Date | string }) {
-  const { action, actorId, subjectId, impersonationId, organizationId, details, at, ip, userAgent, contentMac, macNonce } = e
   const row = {
-    action,
-    actorId,
-    subjectId,
-    impersonationId,
-    organizationId,
-    details,
+    ...e,
     id: inserted.id,
-    at,
-    ip,
-    userAgent,
-    contentMac,
-    macNonce,
     recordedAt: new Date(inserted.recordedAt),
     chainPosition: null,
     prevHash: null,

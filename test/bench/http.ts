@@ -29,7 +29,6 @@ import { spawn } from "node:child_process"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
-import { pathToFileURL } from "node:url"
 import { parseArgs } from "node:util"
 import { Client } from "pg"
 import {
@@ -58,6 +57,7 @@ import {
   type ServerResult,
   sqlHeader,
 } from "./measure"
+import { benchAuditAppend, type AppendMode, type AuditAppendResult } from "./auditAppend"
 import { startCountingProxy, type CountingProxy } from "./wireCounter"
 
 // ---------------------------------------------------------------- options
@@ -372,32 +372,17 @@ async function measurePeer(port: number, databaseUrl: string, wire: CountingProx
 
 // ---------------------------------------------------------------- report
 
-type AuditAppend = {
-  eventsPerSecond: number
-  verified: boolean
-  events?: number
-  seconds?: number
-  sealLagP99Ms?: number | null
-  problem?: string | null
-  nodeCpuPercent?: number
-}
-type AppendMode = "group" | "transaction" | "ceiling"
-
 /** test/bench/auditAppend.ts in one mode (see its AppendMode): the figure, or why there is none. */
-async function auditAppend(seconds: number, mode: AppendMode): Promise<AuditAppend | string> {
-  const file = path.join(ROOT, "test", "bench", "auditAppend.ts")
-  const module = (await import(pathToFileURL(file).href)) as {
-    benchAuditAppend: (o: { writers: number; seconds: number; mode: AppendMode }) => Promise<AuditAppend>
-  }
+async function auditAppend(seconds: number, mode: AppendMode): Promise<AuditAppendResult | string> {
   try {
-    return await module.benchAuditAppend({ writers: 50, seconds, mode })
+    return await benchAuditAppend({ writers: 50, seconds, mode })
   } catch (error) {
     return `failed: ${error instanceof Error ? error.message : String(error)}`
   }
 }
 
 /** What the three audit runs say, one line each. */
-const APPEND_LINES: Record<AppendMode, string> = {
+const APPEND_LINES: Record<Exclude<AppendMode, "statement">, string> = {
   group: "appendAuditEvent: events that commit on their own (group commit; the target)",
   transaction: "recordAuditEvent, each event in an interactive transaction of its own",
   ceiling: "ceiling: an interactive transaction inserting one plain row, no audit",
@@ -485,7 +470,7 @@ async function main() {
   }
 
   const results: { engine: "pglite" | "postgres"; servers: ServerResult[] }[] = []
-  const appends: Record<AppendMode, AuditAppend | string> = {
+  const appends: Record<keyof typeof APPEND_LINES, AuditAppendResult | string> = {
     group: "PostgreSQL not reachable",
     transaction: "PostgreSQL not reachable",
     ceiling: "PostgreSQL not reachable",
